@@ -1,0 +1,172 @@
+// Package config holds redoubt's configuration file: its shape (this file),
+// loading with unknown keys rejected, defaults applied in one place, and
+// validation that reports every problem with its key path.
+package config
+
+import "time"
+
+// Config is the whole configuration file. Field tags are the contract of
+// ../shared/DESIGN.md: extend, never rename.
+type Config struct {
+	Listen    []Listener          `yaml:"listen"`
+	Admin     Admin               `yaml:"admin"`
+	Upstreams map[string]Upstream `yaml:"upstreams"`
+	Tenants   []Tenant            `yaml:"tenants"`
+	Tokens    Tokens              `yaml:"tokens"`
+	Limits    Limits              `yaml:"limits"`
+	Log       Log                 `yaml:"log"`
+}
+
+// Listener is one client-facing socket.
+type Listener struct {
+	Address string     `yaml:"address"`
+	TLS     *ServerTLS `yaml:"tls"`
+}
+
+// ServerTLS turns a listener into a TLS listener. With ClientCAFile set,
+// clients must present a certificate signed by that CA; the certificate's
+// URI SAN (redoubt://tenant/NAME or any URI whose last path element is the
+// tenant) or else its CN names the tenant, and no AUTH is needed.
+type ServerTLS struct {
+	CertFile     string `yaml:"cert_file"`
+	KeyFile      string `yaml:"key_file"`
+	ClientCAFile string `yaml:"client_ca_file"`
+}
+
+// Admin is the HTTP endpoint for /metrics, /healthz, /readyz and the admin API.
+type Admin struct {
+	Address string `yaml:"address"`
+}
+
+// Upstream is one Redis / Valkey / ElastiCache endpoint.
+type Upstream struct {
+	Address string       `yaml:"address"`
+	TLS     UpstreamTLS  `yaml:"tls"`
+	Auth    UpstreamAuth `yaml:"auth"`
+	// MaxDB is the highest DB index tenants may be pinned to (default 15,
+	// redis-server's default of 16 databases).
+	MaxDB *int `yaml:"max_db"`
+	// DialTimeout bounds TCP connect plus TLS handshake plus upstream login.
+	DialTimeout Duration `yaml:"dial_timeout"`
+}
+
+// UpstreamTLS configures TLS towards the upstream.
+type UpstreamTLS struct {
+	Enabled    bool   `yaml:"enabled"`
+	CAFile     string `yaml:"ca_file"`
+	ServerName string `yaml:"server_name"`
+	// InsecureSkipVerify exists for tests against self-signed caches only.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+}
+
+// Upstream login modes.
+const (
+	AuthNone     = "none"
+	AuthPassword = "password"
+	AuthACL      = "acl"
+	AuthAWSIAM   = "aws-iam"
+)
+
+// UpstreamAuth says how redoubt logs in upstream on the tenants' behalf.
+type UpstreamAuth struct {
+	Mode        string `yaml:"mode"` // none | password | acl | aws-iam
+	Username    string `yaml:"username"`
+	PasswordEnv string `yaml:"password_env"`
+	// aws-iam only
+	CacheName  string `yaml:"cache_name"`
+	Region     string `yaml:"region"`
+	Serverless bool   `yaml:"serverless"`
+	// TokenLifetime overrides the 15-minute IAM token lifetime (tests only).
+	TokenLifetime Duration `yaml:"token_lifetime"`
+	// ReauthInterval is how often inspected sessions log in again in place
+	// (default 10h with jitter; AWS closes IAM connections after 12 h).
+	ReauthInterval Duration `yaml:"reauth_interval"`
+	// MaxConnectionAge closes pass-through sessions, which cannot be
+	// re-authenticated in place, at a jittered age in [MaxConnectionAge-30m, MaxConnectionAge]
+	// (default 11h).
+	MaxConnectionAge Duration `yaml:"max_connection_age"`
+
+	// Password is resolved from PasswordEnv by Resolve; never from YAML.
+	Password string `yaml:"-"`
+}
+
+// Roles a tenant can have.
+const (
+	RoleFull      = "full"
+	RoleReadWrite = "readwrite"
+	RoleReadOnly  = "readonly"
+)
+
+// Tenant is one client identity.
+type Tenant struct {
+	Name         string `yaml:"name"`
+	SecretSHA256 string `yaml:"secret_sha256"`
+	SecretEnv    string `yaml:"secret_env"`
+	Upstream     string `yaml:"upstream"`
+	DB           *int   `yaml:"db"`
+	Role         string `yaml:"role"`
+	// Commands are extra rules in Redis ACL syntax ("+@read -keys +set"),
+	// applied after the role.
+	Commands string `yaml:"commands"`
+
+	// SecretDigest is the SHA-256 of the secret, from SecretSHA256 or from
+	// the value of SecretEnv, filled by Resolve.
+	SecretDigest [32]byte `yaml:"-"`
+}
+
+// Tokens configures signed and legacy tokens.
+type Tokens struct {
+	Keys             []TokenKey       `yaml:"keys"`
+	LegacySecretEnv  string           `yaml:"legacy_secret_env"`
+	AllowUpstreams   []string         `yaml:"allow_upstreams"`
+	Revoked          []string         `yaml:"revoked"`
+	UpstreamDefaults UpstreamDefaults `yaml:"upstream_defaults"`
+	DefaultTTL       Duration         `yaml:"default_ttl"`
+
+	// LegacySecret is resolved from LegacySecretEnv by Resolve.
+	LegacySecret string `yaml:"-"`
+}
+
+// TokenKey is one HMAC key. The first key signs; all keys verify.
+type TokenKey struct {
+	ID        string `yaml:"id"`
+	SecretEnv string `yaml:"secret_env"`
+
+	// Secret is resolved from SecretEnv by Resolve.
+	Secret []byte `yaml:"-"`
+}
+
+// UpstreamDefaults are TLS and login settings for routes that come from tokens.
+type UpstreamDefaults struct {
+	TLS         UpstreamTLS  `yaml:"tls"`
+	Auth        UpstreamAuth `yaml:"auth"`
+	DialTimeout Duration     `yaml:"dial_timeout"`
+}
+
+// Limits protect the proxy from misbehaving or hostile clients.
+type Limits struct {
+	AuthTimeout        Duration `yaml:"auth_timeout"`         // default 10s
+	MaxAuthFailures    int      `yaml:"max_auth_failures"`    // default 3
+	PreAuthMaxArgs     int      `yaml:"preauth_max_args"`     // default 10, as redis-server
+	PreAuthMaxBulk     int      `yaml:"preauth_max_bulk"`     // default 16384, as redis-server
+	MaxBulkLen         int64    `yaml:"max_bulk_len"`         // default 512 MiB (proto-max-bulk-len)
+	MaxInlineLen       int      `yaml:"max_inline_len"`       // default 64 KiB
+	MaxConnections     int      `yaml:"max_connections"`      // 0 = unlimited
+	MaxConnsPerTenant  int      `yaml:"max_conns_per_tenant"` // 0 = unlimited
+	ShutdownGrace      Duration `yaml:"shutdown_grace"`       // default 30s
+	DialTimeout        Duration `yaml:"dial_timeout"`         // default 5s
+	SpliceMinBytes     int      `yaml:"splice_min_bytes"`     // pass-through: reads this large switch to splice (default 64 KiB)
+	PassthroughBufSize int      `yaml:"passthrough_buf_size"` // pooled user-space copy buffer (default 16 KiB)
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error (default info)
+	Format string `yaml:"format"` // text | json (default text)
+}
+
+// Duration is a time.Duration written in YAML as "10s", "1h30m".
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
