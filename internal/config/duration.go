@@ -1,0 +1,35 @@
+package config
+
+import (
+	"fmt"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// UnmarshalYAML reads a Go duration string ("10s", "1h30m"). A bare number
+// is refused rather than guessed at: "10" could mean seconds or nanoseconds.
+//
+// Errors are returned as *yaml.TypeError so the decoder keeps going and the
+// user sees every bad value at once, each with its line.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return &yaml.TypeError{Errors: []string{
+			fmt.Sprintf("line %d: want a duration such as \"10s\" or \"1h30m\"", n.Line)}}
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return &yaml.TypeError{Errors: []string{
+			fmt.Sprintf("line %d: invalid duration %q: want a number with a unit, such as \"10s\" or \"1h30m\"", n.Line, n.Value)}}
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration back in the form UnmarshalYAML reads.
+func (d Duration) MarshalYAML() (any, error) {
+	return time.Duration(d).String(), nil
+}
+
+// String formats like time.Duration.
+func (d Duration) String() string { return time.Duration(d).String() }

@@ -1,0 +1,72 @@
+package config
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+)
+
+// TLS files are loaded during validation, not only at start-up, so that
+// `redoubt check` and a config reload catch an unreadable or mismatched
+// file before a listener or dial needs it. Relative paths are relative to
+// the working directory, as the proxy opens them.
+
+// checkKeyPair checks that certFile and keyFile exist, parse, and belong
+// together. path is the key path of the tls block, e.g. "listen[0].tls".
+func checkKeyPair(p *problems, path, certFile, keyFile string) {
+	if certFile == "" {
+		p.add(path+".cert_file", "required when tls is set")
+	}
+	if keyFile == "" {
+		p.add(path+".key_file", "required when tls is set")
+	}
+	if certFile == "" || keyFile == "" {
+		return
+	}
+	certPEM, certErr := os.ReadFile(certFile)
+	if certErr != nil {
+		p.add(path+".cert_file", "%v", certErr)
+	} else if !hasCertificate(certPEM) {
+		p.add(path+".cert_file", "no PEM certificate that parses")
+	}
+	keyPEM, keyErr := os.ReadFile(keyFile)
+	if keyErr != nil {
+		p.add(path+".key_file", "%v", keyErr)
+	}
+	if certErr != nil || keyErr != nil || !hasCertificate(certPEM) {
+		return
+	}
+	// crypto/tls errors describe the problem ("private key does not match
+	// public key"), never the key material.
+	if _, err := tls.X509KeyPair(certPEM, keyPEM); err != nil {
+		p.add(path+".key_file", "does not load with cert_file: %v", err)
+	}
+}
+
+// checkCAFile checks that file holds at least one PEM certificate.
+func checkCAFile(p *problems, path, file string) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		p.add(path, "%v", err)
+		return
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(data) {
+		p.add(path, "no PEM certificate that parses")
+	}
+}
+
+func hasCertificate(data []byte) bool {
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			return false
+		}
+		if b.Type == "CERTIFICATE" {
+			if _, err := x509.ParseCertificate(b.Bytes); err == nil {
+				return true
+			}
+		}
+	}
+}

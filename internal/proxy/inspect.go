@@ -1,0 +1,498 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redoubt-proxy/redoubt/internal/command"
+	"github.com/redoubt-proxy/redoubt/internal/policy"
+	"github.com/redoubt-proxy/redoubt/internal/resp"
+	"github.com/redoubt-proxy/redoubt/internal/tenant"
+	"github.com/redoubt-proxy/redoubt/internal/upstream"
+)
+
+// inspector is the inspecting relay of one session: every client command
+// is parsed and checked, then forwarded, rewritten or answered locally, and
+// one queue keeps the client's replies in request order.
+//
+// Two goroutines: the client loop (parse, decide, write upstream) and the
+// upstream loop (frame replies, write to the client). mu guards the queue,
+// the subscription state and every write to the client.
+type inspector struct {
+	srv   *Server
+	cn    *conn
+	up    *upstream.Conn
+	route *tenant.Route
+	pol   *policy.Policy
+
+	isolated bool // shared upstream: DB pinning and isolation rules apply
+	db       int
+	prefix   []byte // pub/sub channel prefix on shared upstreams
+	lim      resp.Limits
+
+	cr    *sockReader
+	cmd   resp.Command
+	upOut []byte
+
+	// client loop state
+	inMulti, multiDirty bool
+	failures            int
+
+	// reauth (AWS IAM): next in-place login, 0 when not needed
+	reauthEvery time.Duration
+	nextReauth  time.Time
+
+	mu       sync.Mutex
+	q        queue
+	subs     [3]map[string]struct{} // channels, patterns, shard channels (unprefixed names as the client sees them)
+	proto3   bool
+	closing  bool // client went away or QUIT: close once the queue drains
+	quitting bool
+	done     chan struct{}
+	once     sync.Once
+}
+
+const (
+	subChannel = iota
+	subPattern
+	subShard
+)
+
+// inspect runs the inspecting relay until either side ends.
+func (s *Server) inspect(ctx context.Context, cn *conn, up *upstream.Conn, lg *login) error {
+	route := lg.id.Route
+	pol := route.Policy
+	if pol == nil {
+		return errors.New("route has no policy")
+	}
+	in := &inspector{
+		srv: s, cn: cn, up: up, route: route, pol: pol,
+		isolated: route.Shared, db: route.DB,
+		lim:  resp.DefaultLimits(),
+		done: make(chan struct{}),
+	}
+	lim := s.limits()
+	in.lim.MaxBulkLen = lim.MaxBulkLen
+	in.lim.MaxInlineLen = lim.MaxInlineLen
+	if in.isolated {
+		in.prefix = []byte("t:" + lg.id.Tenant + ":")
+	}
+	if lg.hello != nil && lg.hello.hello.Proto == 3 {
+		in.proto3 = true
+	}
+	if route.ReauthEvery > 0 {
+		in.reauthEvery = route.ReauthEvery
+		in.nextReauth = time.Now().Add(jitter(route.ReauthEvery))
+	}
+	in.cr = newSockReader(cn.c, s.bufs, cn.buf)
+	cn.buf = nil
+
+	errc := make(chan error, 1)
+	go func() { errc <- in.upstreamLoop() }()
+	err := in.clientLoop()
+	in.shutdown()
+	uerr := <-errc
+	if err == nil || isClosedErr(err) {
+		err = uerr
+	}
+	return err
+}
+
+// shutdown closes both sides once.
+func (in *inspector) shutdown() {
+	in.once.Do(func() {
+		close(in.done)
+		in.cn.c.Close()
+		in.up.Close()
+	})
+}
+
+// clientLoop reads, parses and decides client commands.
+func (in *inspector) clientLoop() error {
+	for {
+		data := in.cr.Bytes()
+		for len(data) > 0 {
+			n, err := resp.ParseCommand(data, &in.cmd, &in.lim)
+			if errors.Is(err, resp.ErrIncomplete) {
+				break
+			}
+			if err != nil {
+				var pe *resp.ProtocolError
+				msg := "ERR Protocol error"
+				if errors.As(err, &pe) {
+					msg = "ERR " + pe.Error()
+				}
+				in.flushUp()
+				in.local(resp.AppendError(nil, msg))
+				in.finish()
+				return fmt.Errorf("client protocol error: %w", err)
+			}
+			raw := data[:n]
+			data = data[n:]
+			if len(in.cmd.Args) > 0 {
+				in.handle(raw, in.cmd.Args)
+			}
+			in.cr.Consume(n)
+			if in.quitting {
+				in.flushUp()
+				in.finish()
+				return nil
+			}
+		}
+		if err := in.flushUp(); err != nil {
+			return err
+		}
+		in.cr.shrink()
+		if err := in.maybeReauth(); err != nil {
+			return err
+		}
+		if in.reauthEvery > 0 {
+			_ = in.cr.SetReadDeadline(in.nextReauth)
+		}
+		if err := in.cr.Fill(0); err != nil {
+			if isTimeout(err) && in.reauthEvery > 0 {
+				continue
+			}
+			if errors.Is(err, io.EOF) {
+				in.finish()
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// finish lets the queued replies drain, then ends the session.
+func (in *inspector) finish() {
+	in.mu.Lock()
+	in.closing = true
+	empty := in.q.len() == 0
+	in.mu.Unlock()
+	if empty {
+		in.shutdown()
+		return
+	}
+	select {
+	case <-in.done:
+	case <-time.After(30 * time.Second):
+		in.shutdown()
+	}
+}
+
+func (in *inspector) flushUp() error {
+	if len(in.upOut) == 0 {
+		return nil
+	}
+	_, err := in.up.Write(in.upOut)
+	in.cn.sess.BytesIn.Add(int64(len(in.upOut)))
+	if cap(in.upOut) > 1<<20 {
+		in.upOut = nil
+	} else {
+		in.upOut = in.upOut[:0]
+	}
+	return err
+}
+
+// forward queues raw bytes for upstream and one pending reply.
+func (in *inspector) forward(raw []byte, x xform) {
+	in.mu.Lock()
+	in.q.push(pending{kind: eUpstream, n: 1, x: x})
+	in.mu.Unlock()
+	if len(raw) >= 64*1024 {
+		// A large command: write it straight from the read buffer.
+		in.flushUp()
+		in.up.Write(raw)
+		in.cn.sess.BytesIn.Add(int64(len(raw)))
+		return
+	}
+	in.upOut = append(in.upOut, raw...)
+}
+
+// send queues a command the proxy built (a rewrite or an injection).
+func (in *inspector) send(x xform, n int, args ...[]byte) {
+	in.mu.Lock()
+	in.q.push(pending{kind: eUpstream, n: n, x: x})
+	in.mu.Unlock()
+	in.upOut = appendArgs(in.upOut, args...)
+}
+
+func appendArgs(b []byte, args ...[]byte) []byte {
+	b = resp.AppendArrayHeader(b, len(args))
+	for _, a := range args {
+		b = resp.AppendBulk(b, a)
+	}
+	return b
+}
+
+// local answers a command in the proxy, in its place in the reply order.
+func (in *inspector) local(reply []byte) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.q.len() == 0 {
+		in.writeClient(reply)
+		return
+	}
+	in.q.push(pending{kind: eLocal, local: reply})
+}
+
+// deny answers a refused command; inside MULTI it also dooms the
+// transaction, as redis-server does for a command rejected at queue time.
+func (in *inspector) deny(msg string) {
+	if in.inMulti {
+		in.multiDirty = true
+	}
+	in.local(resp.AppendError(nil, msg))
+}
+
+// writeClient writes to the client; mu must be held.
+func (in *inspector) writeClient(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	n, _ := in.cn.c.Write(b)
+	in.cn.sess.BytesOut.Add(int64(n))
+}
+
+// handle decides one command. raw is its exact wire form.
+func (in *inspector) handle(raw []byte, args [][]byte) {
+	c := command.LookupArgs(args)
+	if c == nil {
+		in.deny(policy.UnknownMessage(args))
+		return
+	}
+	// Connection commands the proxy owns, whatever the role.
+	switch c.Name {
+	case "auth":
+		in.reauth(args)
+		return
+	case "hello":
+		in.hello(args)
+		return
+	case "quit":
+		in.local(replyOK)
+		in.quitting = true
+		return
+	case "client|reply":
+		in.deny("ERR CLIENT REPLY is not supported through redoubt: it would break reply ordering")
+		return
+	}
+	if !in.pol.Allowed(c) {
+		in.deny(policy.DenyMessage(c, args[0]))
+		return
+	}
+	switch c.Name {
+	case "multi":
+		in.forward(raw, xNone)
+		in.inMulti = true
+		return
+	case "exec":
+		if in.multiDirty {
+			// Clear the upstream's transaction and answer as Redis would.
+			in.send(xReplace, 1, []byte("DISCARD"))
+			in.setLastLocal([]byte("-EXECABORT Transaction discarded because of previous errors.\r\n"))
+		} else {
+			in.forward(raw, xNone)
+		}
+		in.inMulti, in.multiDirty = false, false
+		return
+	case "discard":
+		in.forward(raw, xNone)
+		in.inMulti, in.multiDirty = false, false
+		return
+	case "reset":
+		in.reset()
+		return
+	}
+	if isPubSubCommand(c) {
+		if in.inMulti {
+			in.deny("ERR redoubt: " + strings.ToUpper(c.Name) + " inside MULTI is not supported")
+			return
+		}
+		in.pubsub(c, args)
+		return
+	}
+	if !in.isolated {
+		in.forward(raw, xNone)
+		return
+	}
+	in.isolate(raw, c, args)
+}
+
+// setLastLocal attaches a replacement reply to the entry just queued.
+func (in *inspector) setLastLocal(b []byte) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	i := (in.q.head + in.q.size - 1) % len(in.q.items)
+	in.q.items[i].local = b
+}
+
+// reauth answers AUTH on a logged-in session: the same tenant gets OK, a
+// wrong secret WRONGPASS, and another tenant's valid credential is refused:
+// a connection stays with the tenant it logged in as (one route, one
+// policy, one audit trail), never half in one tenant and half in another.
+func (in *inspector) reauth(args [][]byte) {
+	var user, pass []byte
+	switch len(args) {
+	case 2:
+		pass = args[1]
+	case 3:
+		user, pass = args[1], args[2]
+	default:
+		in.local(replyAuthArity)
+		return
+	}
+	in.local(in.checkReauth(user, pass))
+}
+
+func (in *inspector) checkReauth(user, pass []byte) []byte {
+	id, err := in.srv.directory().Authenticate(user, pass)
+	cur := in.cn.sess.Identity()
+	if err != nil {
+		in.srv.audit(in.cn.sess, "auth_fail", "reason", reason(err), "reauth", true)
+		in.failures++
+		if in.failures >= in.srv.limits().MaxAuthFailures {
+			in.quitting = true
+		}
+		return replyWrongPass
+	}
+	if id.Tenant != cur.Tenant {
+		in.srv.audit(in.cn.sess, "auth_refused", "tenant", cur.Tenant, "other_tenant", id.Tenant)
+		return []byte("-ERR this connection is logged in as another tenant; open a new connection to switch\r\n")
+	}
+	in.srv.audit(in.cn.sess, "auth_ok", "tenant", id.Tenant, "method", id.Method, "reauth", true)
+	return replyOK
+}
+
+// hello forwards HELLO without any AUTH (checked here like AUTH).
+func (in *inspector) hello(args [][]byte) {
+	h, bad := parseHello(args)
+	if bad != nil {
+		in.local(bad)
+		return
+	}
+	if h.hasAuth {
+		if r := in.checkReauth(h.user, h.pass); r[0] == '-' {
+			in.local(r)
+			return
+		}
+	}
+	out := [][]byte{[]byte("HELLO")}
+	if h.hello.Proto > 0 {
+		out = append(out, []byte(strconv.Itoa(h.hello.Proto)))
+		if len(h.hello.SetName) > 0 {
+			out = append(out, []byte("SETNAME"), h.hello.SetName)
+		}
+	}
+	in.send(xHello, 1, out...)
+}
+
+// reset resets the upstream connection, which also logs it out and moves
+// it to DB 0, then logs in and re-selects the pinned DB before anything
+// else runs. Only RESET's own reply reaches the client.
+func (in *inspector) reset() {
+	in.send(xNone, 1, []byte("RESET"))
+	in.inMulti, in.multiDirty = false, false
+	in.injectLogin()
+	if in.route.DB != 0 {
+		in.send(xSwallow, 1, []byte("SELECT"), []byte(strconv.Itoa(in.route.DB)))
+	}
+	in.mu.Lock()
+	in.proto3 = false
+	for i := range in.subs {
+		in.subs[i] = nil
+	}
+	in.mu.Unlock()
+}
+
+// injectLogin queues AUTH with the upstream credentials; its reply is swallowed.
+func (in *inspector) injectLogin() {
+	t := in.route.Target
+	if t.Creds == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	user, pass, err := t.Creds.Credentials(ctx)
+	if err != nil {
+		in.cn.log.Warn("upstream credentials for re-login", "err", err)
+		return
+	}
+	if user == "" {
+		in.send(xSwallow, 1, []byte("AUTH"), []byte(pass))
+	} else {
+		in.send(xSwallow, 1, []byte("AUTH"), []byte(user), []byte(pass))
+	}
+}
+
+// maybeReauth logs in again in place (AWS IAM's 12-hour ceiling) when due
+// and safe: not inside MULTI and not in RESP2 subscribed mode, where AUTH
+// is not allowed; otherwise it waits for the next safe point.
+func (in *inspector) maybeReauth() error {
+	if in.reauthEvery <= 0 || time.Now().Before(in.nextReauth) || in.inMulti {
+		return nil
+	}
+	in.mu.Lock()
+	subscribed := !in.proto3 && in.subscribedLocked()
+	in.mu.Unlock()
+	if subscribed {
+		return nil
+	}
+	in.injectLogin()
+	in.nextReauth = time.Now().Add(jitter(in.reauthEvery))
+	in.srv.metrics.reauths.Add(1)
+	return in.flushUp()
+}
+
+func (in *inspector) subscribedLocked() bool {
+	return len(in.subs[0])+len(in.subs[1])+len(in.subs[2]) > 0
+}
+
+// isolate applies the shared-upstream rules to an allowed command.
+func (in *inspector) isolate(raw []byte, c *command.Command, args [][]byte) {
+	act, msg := policy.Isolate(c, args, in.db)
+	if in.inMulti && needsReplyRewrite(act, c) {
+		// Inside MULTI the reply is +QUEUED and the real one arrives inside
+		// EXEC's array, out of reach of the filter: refuse rather than leak.
+		in.deny("ERR redoubt: '" + c.Name + "' cannot run inside MULTI on a shared upstream")
+		return
+	}
+	switch act {
+	case policy.Allow:
+		in.forward(raw, xNone)
+	case policy.Deny:
+		in.deny(msg)
+	case policy.SelectPinned:
+		in.forward(raw, xNone) // SELECT of the pinned DB changes nothing
+	case policy.RewriteFlushAll:
+		out := [][]byte{[]byte("FLUSHDB")}
+		out = append(out, args[1:]...)
+		in.send(xNone, 1, out...)
+	case policy.FilterInfoKeyspace:
+		in.forward(raw, xInfo)
+	case policy.FilterClientList:
+		in.forward(raw, xClientList)
+	case policy.PrefixPubSub:
+		in.pubsub(c, args)
+	default:
+		in.deny("ERR command not supported through redoubt on a shared upstream")
+	}
+}
+
+func needsReplyRewrite(act policy.Action, c *command.Command) bool {
+	switch act {
+	case policy.FilterInfoKeyspace, policy.FilterClientList:
+		return true
+	case policy.PrefixPubSub:
+		return c.Name != "publish" && c.Name != "spublish"
+	}
+	return false
+}
+
+// errUpstreamGone answers requests that were pending when the upstream died.
+var errUpstreamGone = []byte("-ERR upstream connection lost\r\n")

@@ -1,0 +1,229 @@
+// Package proxy is redoubt's data path: listeners, sessions (login), and
+// the relays (pass-through with kernel splice, and inspecting).
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redoubt-proxy/redoubt/internal/config"
+	"github.com/redoubt-proxy/redoubt/internal/tenant"
+	"github.com/redoubt-proxy/redoubt/internal/upstream"
+)
+
+// DialFunc dials and logs in to an upstream; tests and benchmarks may wrap it.
+type DialFunc func(ctx context.Context, t *upstream.Target, opts upstream.LoginOptions) (*upstream.Conn, error)
+
+// Listener is one client-facing socket to open.
+type Listener struct {
+	Address string
+	TLS     *tls.Config // nil for plain TCP
+}
+
+// Options configure a Server.
+type Options struct {
+	Logger    *slog.Logger
+	Directory *tenant.Directory
+	Limits    config.Limits
+	Dial      DialFunc // default upstream.Dial
+}
+
+// counters are the process-wide figures the admin endpoint exports.
+type counters struct {
+	accepted, authFailures, upstreamErrors, panics, refused, reauths atomic.Int64
+}
+
+// Server accepts clients on its listeners and runs their sessions.
+type Server struct {
+	log      *slog.Logger
+	dir      atomic.Pointer[tenant.Directory]
+	lim      atomic.Pointer[config.Limits]
+	reg      *Registry
+	bufs     *bufPool
+	dialFn   DialFunc
+	throttle *throttle
+	metrics  counters
+
+	mu        sync.Mutex
+	listeners []net.Listener
+	names     []string
+	tlsConfs  []*tls.Config
+	wg        sync.WaitGroup
+	draining  atomic.Bool
+}
+
+// New makes a server; call Listen, then Serve.
+func New(o Options) *Server {
+	s := &Server{
+		log:    o.Logger,
+		reg:    NewRegistry(),
+		dialFn: o.Dial,
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.dialFn == nil {
+		s.dialFn = upstream.Dial
+	}
+	lim := o.Limits
+	s.lim.Store(&lim)
+	s.dir.Store(o.Directory)
+	size := lim.PassthroughBufSize
+	if size <= 0 {
+		size = 16 * 1024
+	}
+	s.bufs = newBufPool(size)
+	s.throttle = newThrottle(lim.AuthFailPerAddr, lim.AuthFailWindow.D())
+	return s
+}
+
+func (s *Server) limits() *config.Limits            { return s.lim.Load() }
+func (s *Server) directory() *tenant.Directory      { return s.dir.Load() }
+func (s *Server) Registry() *Registry               { return s.reg }
+func (s *Server) dial(ctx context.Context, t *upstream.Target, o upstream.LoginOptions) (*upstream.Conn, error) {
+	return s.dialFn(ctx, t, o)
+}
+
+// Listen opens every listener or none.
+func (s *Server) Listen(specs []Listener) error {
+	var opened []net.Listener
+	for _, spec := range specs {
+		l, err := net.Listen("tcp", spec.Address)
+		if err != nil {
+			for _, o := range opened {
+				o.Close()
+			}
+			return fmt.Errorf("listen %s: %w", spec.Address, err)
+		}
+		opened = append(opened, l)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, l := range opened {
+		s.listeners = append(s.listeners, l)
+		s.names = append(s.names, l.Addr().String())
+		s.tlsConfs = append(s.tlsConfs, specs[i].TLS)
+	}
+	return nil
+}
+
+// Addrs returns the bound addresses (useful with port 0).
+func (s *Server) Addrs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.names...)
+}
+
+// Serve accepts until ctx is cancelled, then drains: it stops accepting,
+// lets sessions finish for the grace period, then closes the rest.
+func (s *Server) Serve(ctx context.Context) error {
+	s.mu.Lock()
+	ls := append([]net.Listener(nil), s.listeners...)
+	names := append([]string(nil), s.names...)
+	confs := append([]*tls.Config(nil), s.tlsConfs...)
+	s.mu.Unlock()
+	if len(ls) == 0 {
+		return errors.New("no listeners")
+	}
+	sessCtx, cancelSessions := context.WithCancel(context.Background())
+	defer cancelSessions()
+	var acceptWG sync.WaitGroup
+	for i := range ls {
+		acceptWG.Add(1)
+		go func() {
+			defer acceptWG.Done()
+			s.acceptLoop(sessCtx, ls[i], names[i], confs[i])
+		}()
+	}
+	<-ctx.Done()
+	s.draining.Store(true)
+	for _, l := range ls {
+		l.Close()
+	}
+	acceptWG.Wait()
+	grace := s.limits().ShutdownGrace.D()
+	s.log.Info("draining", "sessions", s.reg.Len(), "grace", grace)
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(grace):
+		n := s.reg.CloseAll("shutdown")
+		s.log.Info("grace period over, closed sessions", "count", n)
+		cancelSessions()
+		<-done
+	}
+	return nil
+}
+
+func (s *Server) acceptLoop(ctx context.Context, l net.Listener, name string, tc *tls.Config) {
+	var delay time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if s.draining.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of descriptors and the like: back off, keep serving.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.log.Warn("accept", "listener", name, "err", err, "retry_in", delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		s.metrics.accepted.Add(1)
+		if s.throttle.blocked(c.RemoteAddr().String()) {
+			s.metrics.refused.Add(1)
+			c.Write(replyTooManyFailed)
+			c.Close()
+			continue
+		}
+		if tc != nil {
+			c = tls.Server(c, tc)
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.serveConn(ctx, c, name)
+		}()
+	}
+}
+
+// Reload swaps in a new directory and limits, then ends the live sessions
+// whose credential was revoked or whose tenant or route changed.
+func (s *Server) Reload(dir *tenant.Directory, lim config.Limits) int {
+	s.dir.Store(dir)
+	s.lim.Store(&lim)
+	return s.reg.CloseWhere(func(id *tenant.Identity) bool { return !dir.StillValid(id) }, "revoked")
+}
+
+// audit writes one audit event; never pass a secret here.
+func (s *Server) audit(sess *Session, event string, attrs ...any) {
+	s.log.Info(event, append([]any{"audit", true, "conn", sess.ID, "client", sess.ClientAddr}, attrs...)...)
+}
+
+// Stats are the process-wide counters.
+type Stats struct {
+	Accepted, AuthFailures, UpstreamErrors, Panics, Refused, Reauths, SpliceBytes int64
+	Sessions                                                                        int
+}
+
+// Stats returns the current counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Accepted: s.metrics.accepted.Load(), AuthFailures: s.metrics.authFailures.Load(),
+		UpstreamErrors: s.metrics.upstreamErrors.Load(), Panics: s.metrics.panics.Load(),
+		Refused: s.metrics.refused.Load(), Reauths: s.metrics.reauths.Load(),
+		SpliceBytes: SpliceBytes.Load(), Sessions: s.reg.Len(),
+	}
+}
+
+// Draining reports whether shutdown has begun (for /readyz).
+func (s *Server) Draining() bool { return s.draining.Load() }

@@ -1,0 +1,331 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/redoubt-proxy/redoubt/internal/resp"
+	"github.com/redoubt-proxy/redoubt/internal/tenant"
+	"github.com/redoubt-proxy/redoubt/internal/upstream"
+)
+
+// conn is the per-connection state of a session while it logs in.
+type conn struct {
+	srv  *Server
+	sess *Session
+	c    net.Conn
+	log  *slog.Logger
+	buf  []byte // bytes read from the client and not yet consumed
+	cmd  resp.Command
+}
+
+// serve runs one client connection from accept to close.
+func (s *Server) serveConn(ctx context.Context, c net.Conn, listener string) {
+	sess := s.reg.add(c, listener)
+	log := s.log.With("conn", sess.ID, "client", sess.ClientAddr)
+	cn := &conn{srv: s, sess: sess, c: c, log: log}
+	start := time.Now()
+	defer func() {
+		if r := recover(); r != nil {
+			// The last guard: one connection's bug must not take the process down.
+			s.metrics.panics.Add(1)
+			log.Error("session panic", "panic", fmt.Sprint(r))
+		}
+		c.Close()
+		s.reg.remove(sess)
+		attrs := []any{"duration", time.Since(start).Round(time.Millisecond), "bytes_in", sess.BytesIn.Load(), "bytes_out", sess.BytesOut.Load()}
+		if id := sess.Identity(); id != nil {
+			attrs = append(attrs, "tenant", id.Tenant)
+		}
+		if r := sess.CloseReason(); r != "" {
+			attrs = append(attrs, "reason", r)
+		}
+		log.Info("disconnect", attrs...)
+	}()
+	if err := cn.run(ctx); err != nil && !isClosedErr(err) {
+		log.Info("session ended", "err", err)
+	}
+}
+
+func isClosedErr(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF)
+}
+
+func (cn *conn) run(ctx context.Context) error {
+	lim := cn.srv.limits()
+	if max := lim.MaxConnections; max > 0 && cn.srv.reg.Len() > max {
+		cn.c.Write(replyMaxClients)
+		return fmt.Errorf("connection limit %d reached", max)
+	}
+	_ = cn.c.SetDeadline(time.Now().Add(lim.AuthTimeout.D()))
+	id, err := cn.tlsIdentity(ctx)
+	if err != nil {
+		return err
+	}
+	lg, err := cn.handshake(id)
+	if err != nil {
+		return err
+	}
+	if lg == nil {
+		return nil // QUIT
+	}
+	return cn.connect(ctx, lg)
+}
+
+// tlsIdentity completes the TLS handshake (within the login deadline) and
+// maps a verified client certificate to a tenant.
+func (cn *conn) tlsIdentity(ctx context.Context) (*tenant.Identity, error) {
+	tc, ok := cn.c.(*tls.Conn)
+	if !ok {
+		return nil, nil
+	}
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, fmt.Errorf("tls handshake: %w", err)
+	}
+	certs := tc.ConnectionState().PeerCertificates
+	if len(certs) == 0 {
+		return nil, nil
+	}
+	id, err := cn.srv.directory().FromCertificate(certs[0])
+	if err != nil {
+		cn.srv.audit(cn.sess, "auth_fail", "method", "mtls", "reason", reason(err))
+		cn.c.Write(replyWrongPass)
+		return nil, err
+	}
+	cn.srv.audit(cn.sess, "auth_ok", "tenant", id.Tenant, "method", "mtls")
+	return id, nil
+}
+
+// login is the outcome of a successful handshake.
+type login struct {
+	id    *tenant.Identity
+	hello *helloRequest // the client's HELLO, sent upstream with our credentials
+	reply []byte        // what the client gets once upstream is ready (+OK for AUTH)
+}
+
+// handshake answers commands until the client has logged in. Only AUTH,
+// HELLO and QUIT are served; everything else gets NOAUTH, as redis-server
+// does. Commands pipelined after a successful AUTH stay in cn.buf.
+func (cn *conn) handshake(pre *tenant.Identity) (*login, error) {
+	lim := cn.srv.limits()
+	rl := resp.DefaultLimits()
+	rl.PreAuth = true
+	rl.MaxInlineLen = lim.MaxInlineLen
+	failures := 0
+	for {
+		n, err := resp.ParseCommand(cn.buf, &cn.cmd, &rl)
+		if errors.Is(err, resp.ErrIncomplete) {
+			if err := cn.fill(); err != nil {
+				if errors.Is(err, errBufferCap) {
+					cn.c.Write([]byte("-ERR Protocol error: unauthenticated request too big\r\n"))
+				} else if isTimeout(err) {
+					cn.c.Write(replyAuthTimeout)
+					return nil, fmt.Errorf("no login within %s", lim.AuthTimeout.D())
+				}
+				return nil, err
+			}
+			continue
+		}
+		if err != nil {
+			var pe *resp.ProtocolError
+			if errors.As(err, &pe) {
+				cn.c.Write(resp.AppendError(nil, "ERR "+pe.Error()))
+			}
+			return nil, fmt.Errorf("client protocol error before login: %w", err)
+		}
+		whole := cn.buf
+		cn.buf = cn.buf[n:]
+		args := cn.cmd.Args
+		if len(args) == 0 {
+			continue // empty inline line
+		}
+		name := args[0]
+		switch {
+		case resp.EqualFold(name, "AUTH"):
+			var user, pass []byte
+			switch len(args) {
+			case 2:
+				pass = args[1]
+			case 3:
+				user, pass = args[1], args[2]
+			default:
+				cn.c.Write(replyAuthArity)
+				continue
+			}
+			id, err := cn.authenticate(pre, user, pass)
+			if err != nil {
+				failures++
+				if done, ferr := cn.failed(failures, lim.MaxAuthFailures, err); done {
+					return nil, ferr
+				}
+				continue
+			}
+			return &login{id: id, reply: replyOK}, nil
+		case resp.EqualFold(name, "HELLO"):
+			h, bad := parseHello(args)
+			if bad != nil {
+				cn.c.Write(bad)
+				continue
+			}
+			id := pre
+			if h.hasAuth {
+				var err error
+				id, err = cn.authenticate(pre, h.user, h.pass)
+				if err != nil {
+					failures++
+					if done, ferr := cn.failed(failures, lim.MaxAuthFailures, err); done {
+						return nil, ferr
+					}
+					continue
+				}
+			}
+			if id == nil {
+				cn.c.Write(replyHelloNoAuth)
+				continue
+			}
+			return &login{id: id, hello: h}, nil
+		case resp.EqualFold(name, "QUIT"):
+			cn.c.Write(replyOK)
+			return nil, nil
+		default:
+			if pre != nil {
+				// mTLS: already logged in; this command is the first of the
+				// session. Put it back for the relay.
+				cn.buf = whole
+				return &login{id: pre}, nil
+			}
+			cn.c.Write(replyNoAuth)
+		}
+	}
+}
+
+// authenticate checks a credential. On an mTLS connection AUTH may only
+// confirm the certificate's tenant: it never switches to another one.
+func (cn *conn) authenticate(pre *tenant.Identity, user, pass []byte) (*tenant.Identity, error) {
+	id, err := cn.srv.directory().Authenticate(user, pass)
+	if err == nil && pre != nil && id.Tenant != pre.Tenant {
+		err = &tenant.Rejection{Reason: "AUTH names another tenant than the client certificate"}
+	}
+	if err != nil {
+		cn.srv.audit(cn.sess, "auth_fail", "reason", reason(err))
+		return nil, err
+	}
+	cn.srv.audit(cn.sess, "auth_ok", "tenant", id.Tenant, "method", id.Method)
+	return id, nil
+}
+
+// failed answers a failed login and reports whether to hang up.
+func (cn *conn) failed(failures, max int, err error) (bool, error) {
+	cn.srv.metrics.authFailures.Add(1)
+	cn.srv.throttle.fail(cn.sess.ClientAddr)
+	cn.c.Write(replyWrongPass)
+	if failures >= max {
+		return true, fmt.Errorf("closed after %d failed logins: %w", failures, err)
+	}
+	return false, nil
+}
+
+func reason(err error) string {
+	var r *tenant.Rejection
+	if errors.As(err, &r) {
+		return r.Reason
+	}
+	return err.Error()
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+var errBufferCap = errors.New("request buffer limit reached")
+
+// preAuthBufCap bounds what an unauthenticated client can make us hold:
+// redis-server's own caps are 10 arguments of 16 KiB.
+const preAuthBufCap = 256 * 1024
+
+// fill reads more client bytes into cn.buf.
+func (cn *conn) fill() error {
+	if len(cn.buf) >= preAuthBufCap {
+		return errBufferCap
+	}
+	if cap(cn.buf)-len(cn.buf) < 512 {
+		nb := make([]byte, len(cn.buf), max(2*cap(cn.buf), 4096))
+		copy(nb, cn.buf)
+		cn.buf = nb
+	}
+	n, err := cn.c.Read(cn.buf[len(cn.buf):cap(cn.buf)])
+	cn.buf = cn.buf[:len(cn.buf)+n]
+	if n > 0 {
+		return nil
+	}
+	return err
+}
+
+// connect dials the tenant's upstream, answers the login command and hands
+// the connection to the relay.
+func (cn *conn) connect(ctx context.Context, lg *login) error {
+	lim := cn.srv.limits()
+	if !cn.srv.reg.bindTenant(cn.sess, lg.id, lim.MaxConnsPerTenant) {
+		cn.c.Write(replyTenantLimit)
+		return fmt.Errorf("tenant %s at its connection limit", lg.id.Tenant)
+	}
+	cn.log = cn.log.With("tenant", lg.id.Tenant)
+	route := lg.id.Route
+	opts := upstream.LoginOptions{DB: route.DB, ClientName: "redoubt-" + lg.id.Tenant, WantClientID: !route.PassThrough}
+	if lg.hello != nil {
+		opts.Hello = &lg.hello.hello
+	}
+	up, err := cn.srv.dial(ctx, route.Target, opts)
+	if err != nil {
+		cn.srv.metrics.upstreamErrors.Add(1)
+		cn.log.Warn("upstream unavailable", "upstream", route.Target.Name, "err", err)
+		cn.c.Write(replyUnavailable)
+		return nil
+	}
+	defer up.Close()
+	if !cn.sess.setUpstream(up) {
+		return nil // closed (revoked or shutdown) while dialing
+	}
+	cn.sess.upstreamID.Store(up.ClientID)
+	_ = cn.c.SetDeadline(time.Time{})
+	reply := lg.reply
+	if lg.hello != nil {
+		reply = up.HelloReply
+	}
+	if len(reply) > 0 {
+		if _, err := cn.c.Write(reply); err != nil {
+			return err
+		}
+	}
+	if len(up.Rest) > 0 {
+		if _, err := cn.c.Write(up.Rest); err != nil {
+			return err
+		}
+	}
+	cn.log.Debug("connected", "upstream", route.Target.Name, "pass_through", route.PassThrough)
+	if route.PassThrough {
+		// Commands pipelined behind the login go first, in order.
+		if len(cn.buf) > 0 {
+			if _, err := up.Write(cn.buf); err != nil {
+				return err
+			}
+			cn.sess.BytesIn.Add(int64(len(cn.buf)))
+		}
+		cn.buf = nil
+		if route.MaxAge > 0 {
+			// Pass-through bytes cannot carry an in-place re-login (AWS IAM
+			// closes connections after 12 h): end the session before that.
+			t := time.AfterFunc(maxAgeJitter(route.MaxAge), func() { cn.sess.Close("max connection age") })
+			defer t.Stop()
+		}
+		return passThrough(cn.c, up.Conn, &cn.sess.BytesIn, &cn.sess.BytesOut, cn.srv.bufs, lim.SpliceMinBytes)
+	}
+	return cn.srv.inspect(ctx, cn, up, lg)
+}

@@ -1,0 +1,72 @@
+package resp
+
+import "math"
+
+// Limits bounds what a peer may make us accept. A zero field means the
+// default, so Limits{PreAuth: true} is a usable value.
+type Limits struct {
+	MaxBulkLen   int64 // largest bulk string; default 512 MiB (proto-max-bulk-len)
+	MaxArrayLen  int   // largest declared array / map count; default 1M
+	MaxInlineLen int   // longest inline request or header line; default 64 KiB (PROTO_INLINE_MAX_SIZE)
+	MaxDepth     int   // deepest reply nesting; default 128
+	// PreAuth applies redis-server's limits for unauthenticated clients: a
+	// multibulk of more than 10 arguments or a bulk longer than 16384 bytes
+	// is a protocol error.
+	PreAuth bool
+}
+
+const (
+	defaultMaxBulkLen   = 512 << 20
+	defaultMaxArrayLen  = 1 << 20
+	defaultMaxInlineLen = 64 << 10
+	defaultMaxDepth     = 128
+
+	// Limits redis-server applies before a client authenticated (networking.c).
+	preAuthMaxArgs    = 10
+	preAuthMaxBulkLen = 16384
+)
+
+// DefaultLimits returns redis-server's defaults, except that arrays are capped
+// at 1M elements where redis allows INT_MAX.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxBulkLen:   defaultMaxBulkLen,
+		MaxArrayLen:  defaultMaxArrayLen,
+		MaxInlineLen: defaultMaxInlineLen,
+		MaxDepth:     defaultMaxDepth,
+	}
+}
+
+// The accessors below tolerate a nil receiver and zero fields so that callers
+// can pass nil or a partly filled Limits.
+
+func (l *Limits) maxBulk() int64 {
+	if l == nil || l.MaxBulkLen <= 0 {
+		return defaultMaxBulkLen
+	}
+	return l.MaxBulkLen
+}
+
+func (l *Limits) maxArray() int64 {
+	if l == nil || l.MaxArrayLen <= 0 {
+		return defaultMaxArrayLen
+	}
+	return int64(l.MaxArrayLen)
+}
+
+func (l *Limits) maxInline() int {
+	if l == nil || l.MaxInlineLen <= 0 {
+		return defaultMaxInlineLen
+	}
+	return l.MaxInlineLen
+}
+
+func (l *Limits) maxDepth() int {
+	if l == nil || l.MaxDepth <= 0 {
+		return defaultMaxDepth
+	}
+	// Clamp so that depth arithmetic can never overflow.
+	return min(l.MaxDepth, math.MaxInt32)
+}
+
+func (l *Limits) preAuth() bool { return l != nil && l.PreAuth }

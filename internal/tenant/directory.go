@@ -1,0 +1,207 @@
+// Package tenant turns credentials into identities and identities into
+// routes. A Directory is an immutable snapshot built from one configuration;
+// reloads build a new one and swap it in.
+package tenant
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/x509"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/redoubt-proxy/redoubt/internal/policy"
+	"github.com/redoubt-proxy/redoubt/internal/upstream"
+)
+
+// ErrBadCredential is the only thing a client learns about a failed login.
+// The precise reason goes to the log through Rejection.
+var ErrBadCredential = errors.New("invalid credential")
+
+// Rejection carries the precise reason for a refused login, for the log
+// only. It never contains the credential.
+type Rejection struct{ Reason string }
+
+func (r *Rejection) Error() string { return "invalid credential: " + r.Reason }
+
+// Is makes errors.Is(err, ErrBadCredential) hold for every rejection.
+func (r *Rejection) Is(target error) bool { return target == ErrBadCredential }
+
+func reject(reason string) error { return &Rejection{Reason: reason} }
+
+// Route is where an identity's sessions go and what they may do there.
+type Route struct {
+	Target *upstream.Target
+	DB     int
+	// PassThrough: the tenant owns the upstream, bytes are relayed untouched.
+	// Otherwise every command is inspected.
+	PassThrough bool
+	Role        string
+	Rules       string
+	// Shared: other tenants use the same upstream, so the isolation rules
+	// apply (DB pinning, pub/sub prefixes, refused cross-DB commands).
+	Shared bool
+	// Policy is the compiled role and rules (inspected routes).
+	Policy *policy.Policy
+	// ReauthEvery is how often inspected sessions log in again in place
+	// (AWS IAM's 12-hour ceiling); 0 = never.
+	ReauthEvery time.Duration
+	// MaxAge closes pass-through sessions, which cannot log in again in
+	// place, at a jittered age in [MaxAge-30m, MaxAge]; 0 = never.
+	MaxAge time.Duration
+}
+
+// Identity is an authenticated tenant and its route.
+type Identity struct {
+	Tenant  string
+	Route   *Route
+	Method  string // "secret", "token", "legacy", "mtls"
+	TokenID string // signed tokens only, for revocation
+	KeyID   string // signed tokens only: removing the key revokes its tokens
+}
+
+// Tenant is one configured tenant.
+type Tenant struct {
+	Name      string
+	digest    [32]byte
+	hasSecret bool
+	Route     *Route
+}
+
+// Directory is an immutable view of every way to log in.
+type Directory struct {
+	byName   map[string]*Tenant
+	byDigest map[[32]byte]*Tenant
+	tokens   TokenVerifier // nil when no tokens are configured
+}
+
+// TokenVerifier authenticates signed and legacy tokens (see token_auth.go).
+type TokenVerifier interface {
+	// Verify returns ok=false when cred is not a token at all, so the
+	// caller can try other credential kinds.
+	Verify(cred []byte) (id *Identity, ok bool, err error)
+	// Revoked reports whether a live session's identity was revoked.
+	Revoked(id *Identity) bool
+}
+
+// NewDirectory builds a directory from tenants and an optional token verifier.
+func NewDirectory(tenants []*Tenant, tokens TokenVerifier) *Directory {
+	d := &Directory{
+		byName:   make(map[string]*Tenant, len(tenants)),
+		byDigest: make(map[[32]byte]*Tenant, len(tenants)),
+		tokens:   tokens,
+	}
+	for _, t := range tenants {
+		d.byName[t.Name] = t
+		if t.hasSecret {
+			d.byDigest[t.digest] = t
+		}
+	}
+	return d
+}
+
+// NewTenant makes a tenant; a zero digest with hasSecret=false is an
+// mTLS-only tenant that cannot log in with AUTH.
+func NewTenant(name string, digest [32]byte, hasSecret bool, r *Route) *Tenant {
+	return &Tenant{Name: name, digest: digest, hasSecret: hasSecret, Route: r}
+}
+
+// Lookup returns a tenant by name.
+func (d *Directory) Lookup(name string) (*Tenant, bool) {
+	t, ok := d.byName[name]
+	return t, ok
+}
+
+// Authenticate checks AUTH's arguments. user is empty for the one-argument
+// form, and "default" is treated the same way because clients such as
+// go-redis send HELLO 3 AUTH default <password> when given only a password.
+func (d *Directory) Authenticate(user, secret []byte) (*Identity, error) {
+	if len(user) == 0 || string(user) == "default" {
+		return d.authSecretOnly(secret)
+	}
+	t, ok := d.byName[string(user)]
+	digest := sha256.Sum256(secret)
+	if !ok || !t.hasSecret {
+		// Compare anyway so an unknown name costs the same as a wrong secret.
+		var zero [32]byte
+		subtle.ConstantTimeCompare(digest[:], zero[:])
+		if d.tokens != nil {
+			// A token may be given with any username (redis-cli --user x --pass TOKEN).
+			if id, isTok, err := d.tokens.Verify(secret); isTok {
+				return id, err
+			}
+		}
+		if !ok {
+			return nil, reject("unknown tenant")
+		}
+		return nil, reject("tenant has no secret (mTLS only)")
+	}
+	if subtle.ConstantTimeCompare(digest[:], t.digest[:]) != 1 {
+		return nil, reject("wrong secret for tenant " + t.Name)
+	}
+	return &Identity{Tenant: t.Name, Route: t.Route, Method: "secret"}, nil
+}
+
+func (d *Directory) authSecretOnly(secret []byte) (*Identity, error) {
+	if d.tokens != nil {
+		if id, isTok, err := d.tokens.Verify(secret); isTok {
+			return id, err
+		}
+	}
+	digest := sha256.Sum256(secret)
+	// The map is keyed by a SHA-256 of a high-entropy secret: looking it up
+	// leaks nothing about the secret; the final compare is constant-time.
+	t, ok := d.byDigest[digest]
+	if !ok || subtle.ConstantTimeCompare(digest[:], t.digest[:]) != 1 {
+		return nil, reject("no tenant has this secret")
+	}
+	return &Identity{Tenant: t.Name, Route: t.Route, Method: "secret"}, nil
+}
+
+// FromCertificate maps a verified client certificate to a tenant: a URI SAN
+// redoubt://tenant/NAME (or any URI whose last path element names a tenant),
+// else the subject CN.
+func (d *Directory) FromCertificate(cert *x509.Certificate) (*Identity, error) {
+	for _, u := range cert.URIs {
+		name := u.Path
+		if i := strings.LastIndexByte(name, '/'); i >= 0 {
+			name = name[i+1:]
+		}
+		if name == "" {
+			name = u.Host
+		}
+		if t, ok := d.byName[name]; ok {
+			return &Identity{Tenant: t.Name, Route: t.Route, Method: "mtls"}, nil
+		}
+	}
+	if t, ok := d.byName[cert.Subject.CommonName]; ok {
+		return &Identity{Tenant: t.Name, Route: t.Route, Method: "mtls"}, nil
+	}
+	return nil, reject("client certificate names no tenant")
+}
+
+// StillValid reports whether a live session's identity survives this
+// directory (after a reload): the tenant still exists with the same route,
+// and its token, if any, is not revoked.
+func (d *Directory) StillValid(id *Identity) bool {
+	if id.Method == "token" || id.Method == "legacy" {
+		if d.tokens == nil || d.tokens.Revoked(id) {
+			return false
+		}
+		if tv, ok := d.tokens.(*tokenVerifier); ok && id.Route.Target != nil && strings.HasPrefix(id.Route.Target.Name, "token:") {
+			// An ad-hoc route stays valid while allow_upstreams still allows it.
+			return tv.sameAdhoc(id)
+		}
+	}
+	t, ok := d.byName[id.Tenant]
+	if !ok {
+		return false
+	}
+	return sameRoute(t.Route, id.Route)
+}
+
+func sameRoute(a, b *Route) bool {
+	return a.Target.Address == b.Target.Address && a.Target.Name == b.Target.Name &&
+		a.DB == b.DB && a.PassThrough == b.PassThrough && a.Role == b.Role && a.Rules == b.Rules
+}

@@ -1,0 +1,200 @@
+package tenant
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redoubt-proxy/redoubt/internal/config"
+	"github.com/redoubt-proxy/redoubt/internal/policy"
+	"github.com/redoubt-proxy/redoubt/internal/token"
+)
+
+// tokenVerifier authenticates signed tokens (which name a tenant or carry
+// an ad-hoc route) and legacy tokens (which carry a route).
+type tokenVerifier struct {
+	keyring      *token.Keyring // nil: signed tokens not accepted
+	legacySecret string         // "": legacy tokens not accepted
+	allow        *token.AllowList
+	revoked      map[string]bool
+	keyIDs       map[string]bool
+	tenants      map[string]*Tenant
+	defaults     config.UpstreamDefaults
+	creds        CredsFunc
+	now          func() time.Time
+
+	// Ad-hoc routes are built once per (address, db, role) and shared, so
+	// the TLS configuration and credentials are not rebuilt per login.
+	mu     sync.Mutex
+	routes map[string]*Route
+}
+
+func newTokenVerifier(cfg *config.Config, tenants []*Tenant, creds CredsFunc, now func() time.Time) (*tokenVerifier, error) {
+	if now == nil {
+		now = time.Now
+	}
+	v := &tokenVerifier{
+		legacySecret: cfg.Tokens.LegacySecret,
+		revoked:      make(map[string]bool),
+		keyIDs:       make(map[string]bool),
+		tenants:      make(map[string]*Tenant),
+		defaults:     cfg.Tokens.UpstreamDefaults,
+		creds:        creds,
+		now:          now,
+		routes:       make(map[string]*Route),
+	}
+	if len(cfg.Tokens.Keys) > 0 {
+		keys := make([]token.Key, 0, len(cfg.Tokens.Keys))
+		for _, k := range cfg.Tokens.Keys {
+			keys = append(keys, token.Key{ID: k.ID, Secret: k.Secret})
+			v.keyIDs[k.ID] = true
+		}
+		kr, err := token.NewKeyring(keys)
+		if err != nil {
+			return nil, fmt.Errorf("tokens.keys: %w", err)
+		}
+		v.keyring = kr
+	}
+	allow, err := token.ParseAllowList(cfg.Tokens.AllowUpstreams)
+	if err != nil {
+		return nil, fmt.Errorf("tokens.allow_upstreams: %w", err)
+	}
+	v.allow = allow
+	for _, id := range cfg.Tokens.Revoked {
+		v.revoked[id] = true
+	}
+	for _, t := range tenants {
+		v.tenants[t.Name] = t
+	}
+	return v, nil
+}
+
+// Verify implements TokenVerifier.
+func (v *tokenVerifier) Verify(cred []byte) (*Identity, bool, error) {
+	s := string(cred)
+	if token.LooksSigned(s) {
+		return v.verifySigned(s)
+	}
+	if v.legacySecret != "" && looksLegacy(s) {
+		return v.verifyLegacy(s)
+	}
+	return nil, false, nil
+}
+
+func (v *tokenVerifier) verifySigned(s string) (*Identity, bool, error) {
+	if v.keyring == nil {
+		return nil, true, reject("signed token, but no tokens.keys configured")
+	}
+	c, err := v.keyring.Verify(s, v.now())
+	if err != nil {
+		return nil, true, reject(err.Error()) // token errors never contain the token
+	}
+	if v.revoked[c.ID] {
+		return nil, true, reject("token " + c.ID + " revoked")
+	}
+	id := &Identity{Method: "token", TokenID: c.ID, KeyID: c.KeyID}
+	if c.Tenant != "" {
+		t, ok := v.tenants[c.Tenant]
+		if !ok {
+			return nil, true, reject("token names unknown tenant " + c.Tenant)
+		}
+		id.Tenant, id.Route = t.Name, t.Route
+		return id, true, nil
+	}
+	if !v.allow.Allows(c.Upstream) {
+		return nil, true, reject("token route " + c.Upstream + " not in tokens.allow_upstreams")
+	}
+	db := -1
+	if c.DB != nil {
+		db = *c.DB
+	}
+	r, err := v.route(c.Upstream, db, c.Role)
+	if err != nil {
+		return nil, true, reject(err.Error())
+	}
+	id.Tenant, id.Route = "token-"+c.ID, r
+	return id, true, nil
+}
+
+func (v *tokenVerifier) verifyLegacy(s string) (*Identity, bool, error) {
+	up, err := token.VerifyLegacy(s, v.legacySecret)
+	if err != nil {
+		return nil, true, reject(err.Error())
+	}
+	if !v.allow.Allows(up) {
+		return nil, true, reject("legacy token route " + up + " not in tokens.allow_upstreams")
+	}
+	r, err := v.route(up, -1, config.RoleFull)
+	if err != nil {
+		return nil, true, reject(err.Error())
+	}
+	return &Identity{Tenant: "legacy-" + up, Route: r, Method: "legacy"}, true, nil
+}
+
+// looksLegacy is a cheap test for base64("HOST:PORT HASH").
+func looksLegacy(s string) bool {
+	if len(s) < 90 || len(s) > token.MaxTokenLen || len(s)%4 != 0 {
+		return false
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	return err == nil && strings.Count(string(b), " ") == 1
+}
+
+// route returns the shared route for an ad-hoc destination. Without a db
+// the tenant owns that instance (pass-through); with a db it is inspected
+// and pinned like a tenant on a shared upstream.
+func (v *tokenVerifier) route(addr string, db int, role string) (*Route, error) {
+	if role == "" {
+		role = config.RoleFull
+		if db >= 0 {
+			role = config.RoleReadWrite
+		}
+	}
+	key := fmt.Sprintf("%s|%d|%s", addr, db, role)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if r, ok := v.routes[key]; ok {
+		return r, nil
+	}
+	d := v.defaults
+	t, err := buildTarget("token:"+addr, addr, d.TLS, d.Auth, d.DialTimeout.D(), v.creds)
+	if err != nil {
+		return nil, err
+	}
+	pol, err := policy.Compile(role, "")
+	if err != nil {
+		return nil, err
+	}
+	r := &Route{Target: t, Role: role, Policy: pol}
+	if db >= 0 {
+		r.DB, r.Shared = db, true
+	} else {
+		r.PassThrough = role == config.RoleFull
+	}
+	iamTimers(r, d.Auth)
+	v.routes[key] = r
+	return r, nil
+}
+
+// Revoked implements TokenVerifier: a token id on the revoked list, or a
+// signing key no longer configured, ends the session.
+func (v *tokenVerifier) Revoked(id *Identity) bool {
+	switch id.Method {
+	case "token":
+		return v.keyring == nil || v.revoked[id.TokenID] || !v.keyIDs[id.KeyID]
+	case "legacy":
+		return v.legacySecret == ""
+	}
+	return false
+}
+
+// routeFor returns the current route of a token identity after a reload.
+func (v *tokenVerifier) sameAdhoc(id *Identity) bool {
+	if id.Route == nil || id.Route.Target == nil {
+		return false
+	}
+	return v.allow.Allows(id.Route.Target.Address)
+}
+
