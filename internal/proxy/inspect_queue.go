@@ -4,13 +4,13 @@ package proxy
 type xform uint8
 
 const (
-	xNone        xform = iota // forward as is
-	xSwallow                  // an injected command's reply: drop it
-	xReplace                  // drop the upstream reply, send entry.local instead (EXECABORT)
-	xInfo                     // INFO: filter the keyspace section to the pinned DB
-	xClientList               // CLIENT LIST: only this tenant's upstream connections
-	xPubSub                   // strip the tenant's channel prefix
-	xHello                    // HELLO: forward, and learn the protocol version
+	xNone       xform = iota // forward as is
+	xSwallow                 // an injected command's reply: drop it
+	xReplace                 // drop the upstream reply, send entry.local instead (EXECABORT)
+	xInfo                    // INFO: filter the keyspace section to the pinned DB
+	xClientList              // CLIENT LIST: only this tenant's upstream connections
+	xPubSub                  // strip the tenant's channel prefix
+	xHello                   // HELLO: forward, and learn the protocol version
 )
 
 // Entry kinds.

@@ -25,10 +25,10 @@ type Session struct {
 	// (inspected sessions), so CLIENT LIST can show a tenant its own.
 	upstreamID atomic.Int64
 	mu         sync.Mutex
-	client   net.Conn
-	up       net.Conn
-	closed   bool
-	reason   string
+	client     net.Conn
+	up         net.Conn
+	closed     bool
+	reason     string
 }
 
 // Identity is nil until the session has logged in.

@@ -84,9 +84,9 @@ func New(o Options) *Server {
 	return s
 }
 
-func (s *Server) limits() *config.Limits            { return s.lim.Load() }
-func (s *Server) directory() *tenant.Directory      { return s.dir.Load() }
-func (s *Server) Registry() *Registry               { return s.reg }
+func (s *Server) limits() *config.Limits       { return s.lim.Load() }
+func (s *Server) directory() *tenant.Directory { return s.dir.Load() }
+func (s *Server) Registry() *Registry          { return s.reg }
 func (s *Server) dial(ctx context.Context, t *upstream.Target, o upstream.LoginOptions) (*upstream.Conn, error) {
 	return s.dialFn(ctx, t, o)
 }
@@ -212,7 +212,7 @@ func (s *Server) audit(sess *Session, event string, attrs ...any) {
 // Stats are the process-wide counters.
 type Stats struct {
 	Accepted, AuthFailures, UpstreamErrors, Panics, Refused, Reauths, SpliceBytes int64
-	Sessions                                                                        int
+	Sessions                                                                      int
 }
 
 // Stats returns the current counters.

@@ -125,6 +125,8 @@ func (cn *conn) handshake(pre *tenant.Identity) (*login, error) {
 				if errors.Is(err, errBufferCap) {
 					cn.c.Write([]byte("-ERR Protocol error: unauthenticated request too big\r\n"))
 				} else if isTimeout(err) {
+					// The login deadline covers writes too: give the reply its own.
+					_ = cn.c.SetWriteDeadline(time.Now().Add(time.Second))
 					cn.c.Write(replyAuthTimeout)
 					return nil, fmt.Errorf("no login within %s", lim.AuthTimeout.D())
 				}

@@ -8,7 +8,8 @@ type Command struct {
 	// Args alias the buffer given to ParseCommand and stay valid until the
 	// caller reuses that buffer. Inline arguments that had quotes or escapes
 	// alias an internal scratch buffer instead, valid until the next parse.
-	// The backing array of Args is reused across calls.
+	// The backing array of Args is reused across calls. Args is empty
+	// unless ParseCommand returned a nil error.
 	Args   [][]byte
 	Inline bool
 

@@ -141,6 +141,14 @@ func (s *ReplyScanner) assemble(p []byte, i int) (int, []byte, error) {
 		if top := s.top(); top != nil && top.typ == TypeBulk && top.streamed && t != typeChunk {
 			return i, nil, malformed("type %q inside a streamed string", t)
 		}
+		// Streamed aggregates declare no count; cap them like counted ones
+		// so that ParseValue cannot be made to build unbounded arrays.
+		if top := s.top(); top != nil && top.streamed && top.typ != TypeBulk && t != typeStreamEnd {
+			per, _ := aggregateType(top.typ)
+			if top.seen >= s.lim.maxArray()*per {
+				return i, nil, malformed("streamed aggregate over limit")
+			}
+		}
 		if lineType(t) {
 			if len(s.stack) == 0 {
 				s.cur = t

@@ -125,6 +125,8 @@ func TestReplyScannerErrors(t *testing.T) {
 		{desc: "end in streamed string", in: "$?\r\n.\r\n"},
 		{desc: "streamed map ends after key", in: "%?\r\n+a\r\n.\r\n"},
 		{desc: "streamed string over limit", in: "$?\r\n;6\r\naaaaaa\r\n;6\r\n", lim: Limits{MaxBulkLen: 10}},
+		{desc: "streamed array over limit", in: "*?\r\n:1\r\n:2\r\n:3\r\n", lim: Limits{MaxArrayLen: 2}},
+		{desc: "streamed map over limit", in: "%?\r\n:1\r\n:2\r\n:3\r\n", lim: Limits{MaxArrayLen: 1}},
 		{desc: "simple line over limit", in: "+" + strings.Repeat("a", 11), lim: Limits{MaxBulkLen: 10}},
 	}
 	for _, tc := range tests {
@@ -137,6 +139,33 @@ func TestReplyScannerErrors(t *testing.T) {
 			// ParseValue applies the same rules.
 			if _, _, err := ParseValue([]byte(tc.in), &tc.lim); !errors.Is(err, ErrMalformed) {
 				t.Fatalf("ParseValue(%q) = %v; want ErrMalformed", tc.in, err)
+			}
+		})
+	}
+}
+
+func TestReplyScannerAtLimits(t *testing.T) {
+	tests := []struct {
+		desc string
+		in   string
+		lim  Limits
+	}{
+		{desc: "streamed array at limit", in: "*?\r\n:1\r\n:2\r\n.\r\n", lim: Limits{MaxArrayLen: 2}},
+		{desc: "streamed map at limit", in: "%?\r\n:1\r\n:2\r\n.\r\n", lim: Limits{MaxArrayLen: 1}},
+		{desc: "array at limit", in: "*2\r\n:1\r\n:2\r\n", lim: Limits{MaxArrayLen: 2}},
+		{desc: "bulk at limit", in: "$3\r\nabc\r\n", lim: Limits{MaxBulkLen: 3}},
+		{desc: "streamed string at limit", in: "$?\r\n;2\r\nab\r\n;1\r\nc\r\n;0\r\n", lim: Limits{MaxBulkLen: 3}},
+		{desc: "depth at limit", in: "*1\r\n*1\r\n:1\r\n", lim: Limits{MaxDepth: 2}},
+		{desc: "simple line at limit", in: "+abc\r\n", lim: Limits{MaxBulkLen: 3}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			s := NewReplyScanner(tc.lim)
+			if n, done, err := s.Scan([]byte(tc.in)); err != nil || !done || n != len(tc.in) {
+				t.Fatalf("Scan = %d, %v, %v", n, done, err)
+			}
+			if _, n, err := ParseValue([]byte(tc.in), &tc.lim); err != nil || n != len(tc.in) {
+				t.Fatalf("ParseValue = %d, %v", n, err)
 			}
 		})
 	}

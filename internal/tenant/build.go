@@ -16,7 +16,9 @@ type CredsFunc func(upstreamName string, a config.UpstreamAuth) (upstream.Creden
 // Build turns a validated configuration into a directory.
 func Build(cfg *config.Config, creds CredsFunc, now func() time.Time) (*Directory, error) {
 	if creds == nil {
-		creds = func(_ string, a config.UpstreamAuth) (upstream.Credentials, error) { return upstream.StaticCreds(a), nil }
+		creds = func(_ string, a config.UpstreamAuth) (upstream.Credentials, error) {
+			return upstream.StaticCreds(a), nil
+		}
 	}
 	targets := make(map[string]*upstream.Target, len(cfg.Upstreams))
 	for name, u := range cfg.Upstreams {

@@ -197,4 +197,3 @@ func (v *tokenVerifier) sameAdhoc(id *Identity) bool {
 	}
 	return v.allow.Allows(id.Route.Target.Address)
 }
-

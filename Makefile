@@ -1,0 +1,60 @@
+# redoubt — the two commands a new machine needs: `make demo` and `make test`.
+GO        ?= go
+PKGS      := ./...
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME  ?= 5s
+BIN       := bin/redoubt
+
+.PHONY: all build test unit e2e vet staticcheck fuzz demo bench deps bench-deps clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/redoubt
+
+# deps installs what tests need when it is missing (Debian: apt-get).
+deps:
+	@if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1 || ! command -v redis-benchmark >/dev/null 2>&1; then \
+		echo "installing redis-server and redis-tools"; \
+		SUDO=$$(command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server redis-tools >/dev/null; \
+	fi
+	@# the Debian package starts a system redis on 6379; tests never use it
+	@redis-server --version
+
+test: deps vet staticcheck unit fuzz bench-build
+
+vet:
+	$(GO) vet $(PKGS)
+
+staticcheck:
+	$(GO) run $(STATICCHECK) $(PKGS)
+
+unit:
+	$(GO) test -race -count=1 -timeout 12m $(PKGS)
+
+e2e:
+	$(GO) test -race -count=1 -timeout 10m ./test/e2e/...
+
+# fuzz runs every fuzz target briefly on top of its checked-in corpus.
+fuzz:
+	@set -e; for pkg in $$($(GO) list -f '{{if .TestGoFiles}}{{.Dir}}{{end}}' $(PKGS)); do \
+		for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$pkg/*_test.go 2>/dev/null | sed 's/func //'); do \
+			echo "fuzz $$t in $$pkg ($(FUZZTIME))"; \
+			(cd $$pkg && $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) .) || exit 1; \
+		done; \
+	done
+
+# bench-build compiles the benchmark harness so it cannot rot; make bench runs it.
+bench-build:
+	$(GO) build -o /dev/null ./bench/...
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/resp/ ./internal/proxy/ >/dev/null
+
+bench: build
+	$(GO) run ./bench/cmd/benchrun -redoubt $(BIN)
+
+demo: deps build
+	./scripts/demo.sh
+
+clean:
+	rm -rf bin

@@ -1,0 +1,156 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/redoubt-proxy/redoubt/internal/proxy"
+)
+
+// The gateway runs in this test process, so /proc/self shows its
+// descriptors and proxy.SpliceBytes its splice counter.
+
+// A large pass-through transfer between plain TCP sockets goes through the
+// kernel by splice.
+func TestPassThroughLargeTransferUsesSplice(t *testing.T) {
+	s := startCore(t, "")
+	ctx := context.Background()
+	c := client(t, s.addr, "", bobSecret, nil)
+	big := bytes.Repeat([]byte("x"), 32<<20)
+	if err := c.Set(ctx, "big", big, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	before := proxy.SpliceBytes.Load()
+	got, err := c.Get(ctx, "big").Bytes()
+	if err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("GET 32 MiB: %d bytes, %v", len(got), err)
+	}
+	spliced := proxy.SpliceBytes.Load() - before
+	t.Logf("32 MiB GET: %d bytes (%.0f%%) moved by splice", spliced, 100*float64(spliced)/float64(len(big)))
+	if spliced < int64(len(big))/2 {
+		t.Fatalf("only %d of %d bytes went by splice", spliced, len(big))
+	}
+}
+
+// fdKinds counts this process's descriptors by kind.
+func fdKinds(t *testing.T) (total, pipes, sockets int) {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	for _, e := range ents {
+		target, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err != nil {
+			continue
+		}
+		total++
+		switch {
+		case strings.HasPrefix(target, "pipe:"):
+			pipes++
+		case strings.HasPrefix(target, "socket:"):
+			sockets++
+		}
+	}
+	return
+}
+
+// 1,000 idle pass-through sessions hold their two sockets and no pipes.
+func TestIdlePassThroughSessionsHoldNoPipes(t *testing.T) {
+	s := startCore(t, "")
+	// Move some bytes by splice first so the pipe pool is warm: pooled
+	// pipes are shared and bounded, never per session.
+	c := client(t, s.addr, "", bobSecret, nil)
+	ctx := context.Background()
+	if err := c.Set(ctx, "warm", bytes.Repeat([]byte("w"), 4<<20), 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Get(ctx, "warm").Err(); err != nil {
+		t.Fatal(err)
+	}
+	total0, pipes0, sockets0 := fdKinds(t)
+	const n = 1000
+	conns := make([]net.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	auth := fmt.Sprintf("AUTH %s\r\nPING\r\n", bobSecret)
+	buf := make([]byte, 64)
+	for i := 0; i < n; i++ {
+		c, err := net.Dial("tcp", s.addr)
+		if err != nil {
+			t.Fatalf("dial %d: %v", i, err)
+		}
+		conns = append(conns, c)
+		c.Write([]byte(auth))
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		got := 0
+		for got < len("+OK\r\n+PONG\r\n") {
+			m, err := c.Read(buf[got:])
+			if err != nil {
+				t.Fatalf("session %d: %v", i, err)
+			}
+			got += m
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	total1, pipes1, sockets1 := fdKinds(t)
+	perSession := float64(total1-total0) / n
+	t.Logf("%d idle pass-through sessions: +%d descriptors (%.2f per session: the test's client socket, the "+
+		"client side and the upstream side), +%d sockets, pipes %d -> %d",
+		n, total1-total0, perSession, sockets1-sockets0, pipes0, pipes1)
+	if pipes1 > pipes0 {
+		t.Fatalf("idle sessions hold pipes: %d -> %d", pipes0, pipes1)
+	}
+	// Each session: the test's own client socket + the gateway's client and
+	// upstream sockets = 3 in this process; io.Copy-style splicing would add 4 pipe ends.
+	if perSession > 3.05 {
+		t.Fatalf("%.2f descriptors per idle session, want 3 (2 for the gateway)", perSession)
+	}
+}
+
+// SIGTERM / SIGINT: stop accepting, let sessions finish for the grace
+// period, then close them.
+func TestGracefulShutdown(t *testing.T) {
+	s := startCore(t, "limits: {shutdown_grace: 1s}\n")
+	ctx := context.Background()
+	c := client(t, s.addr, "", bobSecret, func(o *redis.Options) { o.MaxRetries = -1; o.PoolSize = 1 })
+	if err := c.Ping(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan struct{})
+	go func() { s.gw.Stop(); close(stopped) }()
+	waitFor(t, 5*time.Second, "listener to close", func() bool {
+		conn, err := net.DialTimeout("tcp", s.addr, 100*time.Millisecond)
+		if err == nil {
+			conn.Close()
+			return false
+		}
+		return true
+	})
+	// The live session still works during the grace period.
+	if err := c.Ping(ctx).Err(); err != nil {
+		t.Fatalf("session during grace: %v", err)
+	}
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not return after the grace period")
+	}
+	if err := c.Ping(ctx).Err(); err == nil {
+		t.Fatal("session still open after the grace period")
+	}
+	if !strings.Contains(s.gw.Log.String(), "grace period over") {
+		t.Fatalf("no log line about closing sessions:\n%s", s.gw.Log.String())
+	}
+}
