@@ -14,10 +14,14 @@ build:
 
 # deps installs what tests need when it is missing (Debian: apt-get).
 deps:
-	@if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1 || ! command -v redis-benchmark >/dev/null 2>&1; then \
-		echo "installing redis-server and redis-tools"; \
+	@missing=""; \
+	for c in redis-server:redis-server redis-cli:redis-tools redis-benchmark:redis-tools openssl:openssl; do \
+		command -v $${c%%:*} >/dev/null 2>&1 || missing="$$missing $${c#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
 		SUDO=$$(command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server redis-tools >/dev/null; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@# the Debian package starts a system redis on 6379; tests never use it
 	@redis-server --version

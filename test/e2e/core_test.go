@@ -68,9 +68,9 @@ func TestCoreClientsThroughBothRelays(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		desc, user, pass string
-		proto           int
-		db              int
-		srv             *redistest.Server
+		proto            int
+		db               int
+		srv              *redistest.Server
 	}{
 		{desc: "pass-through, HELLO 3 AUTH default", pass: bobSecret, proto: 3, srv: s.own},
 		{desc: "pass-through, RESP2 AUTH", pass: bobSecret, proto: 2, srv: s.own},
