@@ -30,17 +30,16 @@ func (p *bufPool) put(b *[]byte) { p.pool.Put(b) }
 
 // direction copies one way of a pass-through session.
 type direction struct {
-	src, dst     net.Conn
-	srcRaw       syscall.RawConn // nil when src is TLS
-	dstRaw       syscall.RawConn // nil when dst is TLS
-	bytes        *atomic.Int64
-	bufs         *bufPool
-	spliceMin    int
-	buf          *[]byte
-	n            int
-	err          error
-	readFn       func(fd uintptr) bool
-	spliceActive bool
+	src, dst  net.Conn
+	srcRaw    syscall.RawConn // nil when src is TLS
+	dstRaw    syscall.RawConn // nil when dst is TLS
+	bytes     *atomic.Int64
+	bufs      *bufPool
+	spliceMin int
+	buf       *[]byte
+	n         int
+	err       error
+	readFn    func(fd uintptr) bool
 }
 
 func newDirection(src, dst net.Conn, bytes *atomic.Int64, bufs *bufPool, spliceMin int) *direction {

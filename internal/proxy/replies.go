@@ -12,7 +12,6 @@ var (
 	replyUnavailable   = []byte("-ERR upstream unavailable\r\n")
 	replyMaxClients    = []byte("-ERR max number of clients reached\r\n")
 	replyTenantLimit   = []byte("-ERR max number of connections for this tenant reached\r\n")
-	replyShuttingDown  = []byte("-ERR server is shutting down\r\n")
 	replyAuthTimeout   = []byte("-ERR authentication timeout\r\n")
 	replyTooManyFailed = []byte("-ERR too many failed authentication attempts\r\n")
 )

@@ -82,3 +82,13 @@ func assertNoIAMSecrets(t *testing.T, what, out string, extra ...string) {
 		}
 	}
 }
+
+// iamWriteFile writes content to name in a fresh temp dir and returns its path.
+func iamWriteFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// idleResult is what N idle, logged-in connections through one target cost.
+type idleResult struct {
+	Target          string  `json:"target"`
+	Wanted          int     `json:"wanted"`
+	Opened          int     `json:"opened"`
+	Errors          int     `json:"errors"`
+	FirstErr        string  `json:"first_error,omitempty"`
+	ProxyRSSBefore  int64   `json:"proxy_rss_before_kib"`
+	ProxyRSSAfter   int64   `json:"proxy_rss_after_kib"`
+	ProxyKiBPerConn float64 `json:"proxy_kib_per_conn"`
+	RedisKiBPerConn float64 `json:"redis_kib_per_conn"`
+	ProxyFdsBefore  int     `json:"proxy_fds_before"`
+	ProxyFdsAfter   int     `json:"proxy_fds_after"`
+	FdsPerConn      float64 `json:"proxy_fds_per_conn"`
+	ProxyPipes      int     `json:"proxy_pipes"`
+	OpenSeconds     float64 `json:"open_seconds"`
+}
+
+// measureIdle opens n connections through t (logging in and answering one
+// PING each, so the upstream side exists too), lets them sit, and reads the
+// proxy's and redis-server's RSS and descriptors.
+func measureIdle(t *target, redis *proc, n int) idleResult {
+	res := idleResult{Target: t.Name, Wanted: n}
+	time.Sleep(500 * time.Millisecond)
+	redisBefore := rssKiB(redis.pid())
+	if t.Proc != nil {
+		res.ProxyRSSBefore = rssKiB(t.Proc.pid())
+		res.ProxyFdsBefore, _ = fdCounts(t.Proc.pid())
+	}
+	conns := make([]net.Conn, n)
+	var next, errs atomic.Int64
+	var firstErr sync.Once
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || errs.Load() > 200 {
+					return
+				}
+				c, err := net.DialTimeout("tcp", t.Addr, 5*time.Second)
+				if err == nil {
+					if err = pingConn(c, t.Auth); err != nil {
+						c.Close()
+					}
+				}
+				if err != nil {
+					errs.Add(1)
+					firstErr.Do(func() { res.FirstErr = err.Error() })
+					continue
+				}
+				conns[i] = c
+			}
+		}()
+	}
+	wg.Wait()
+	res.OpenSeconds = time.Since(start).Seconds()
+	for _, c := range conns {
+		if c != nil {
+			res.Opened++
+		}
+	}
+	res.Errors = int(errs.Load())
+	time.Sleep(2 * time.Second) // let the proxies settle (GC, lazy frees)
+	if res.Opened > 0 {
+		res.RedisKiBPerConn = float64(rssKiB(redis.pid())-redisBefore) / float64(res.Opened)
+		if t.Proc != nil {
+			res.ProxyRSSAfter = rssKiB(t.Proc.pid())
+			res.ProxyFdsAfter, res.ProxyPipes = fdCounts(t.Proc.pid())
+			res.ProxyKiBPerConn = float64(res.ProxyRSSAfter-res.ProxyRSSBefore) / float64(res.Opened)
+			res.FdsPerConn = float64(res.ProxyFdsAfter-res.ProxyFdsBefore) / float64(res.Opened)
+		}
+	}
+	for _, c := range conns {
+		if c != nil {
+			c.Close()
+		}
+	}
+	return res
+}
