@@ -17,14 +17,13 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/redoubt-proxy/redoubt/internal/cli"
 	"github.com/redoubt-proxy/redoubt/internal/redistest"
 )
 
 // Secrets of the token tests. Key secrets live in TOKEN_KEY_<ID>.
 const (
-	aliceSecret  = "alice-static-secret-0123456789abcdef"
-	legacySecret = "legacy-shared-secret-s3cret"
+	tokAliceSecret  = "alice-static-secret-0123456789abcdef"
+	tokLegacySecret = "legacy-shared-secret-s3cret"
 	wrongPass    = "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
 )
 
@@ -36,8 +35,8 @@ func keyEnv(id string) string { return "TOKEN_KEY_" + strings.ToUpper(id) }
 // setTokenEnv sets the variables the token configs name.
 func setTokenEnv(t *testing.T, keyIDs ...string) {
 	t.Helper()
-	t.Setenv("ALICE_SECRET", aliceSecret)
-	t.Setenv("LEGACY_SECRET", legacySecret)
+	t.Setenv("ALICE_SECRET", tokAliceSecret)
+	t.Setenv("LEGACY_SECRET", tokLegacySecret)
 	for _, id := range keyIDs {
 		t.Setenv(keyEnv(id), keySecret(id))
 	}
@@ -105,30 +104,22 @@ func writeConfig(t *testing.T, cfg string) string {
 	return path
 }
 
-// runCLI runs redoubt in-process.
-func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code = cli.Run(context.Background(), args, &out, &errb)
-	return code, out.String(), errb.String()
-}
-
-// issued is what `token issue` printed.
-type issued struct {
+// signedToken is what `token issue` printed.
+type signedToken struct {
 	tok, id, kid string
 	exp          time.Time
 }
 
-var issuedLine = regexp.MustCompile(`token id ([0-9a-f]{32}), key (\S+), expires (\S+)`)
+var issuedLineRE = regexp.MustCompile(`token id ([0-9a-f]{32}), key (\S+), expires (\S+)`)
 
-// issue runs `redoubt token issue --config cfg args...`.
-func issue(t *testing.T, cfg string, args ...string) issued {
+// issueToken runs `redoubt token issue --config cfg args...`.
+func issueToken(t *testing.T, cfg string, args ...string) signedToken {
 	t.Helper()
 	code, out, errOut := runCLI(t, append([]string{"token", "issue", "--config", cfg}, args...)...)
 	if code != 0 {
 		t.Fatalf("token issue %v: exit %d: %s", args, code, errOut)
 	}
-	m := issuedLine.FindStringSubmatch(errOut)
+	m := issuedLineRE.FindStringSubmatch(errOut)
 	if m == nil {
 		t.Fatalf("token issue %v: no token id on stderr: %q", args, errOut)
 	}
@@ -136,7 +127,7 @@ func issue(t *testing.T, cfg string, args ...string) issued {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return issued{tok: strings.TrimSpace(out), id: m[1], kid: m[2], exp: exp}
+	return signedToken{tok: strings.TrimSpace(out), id: m[1], kid: m[2], exp: exp}
 }
 
 // legacyToken runs `redoubt token legacy`.
@@ -255,8 +246,8 @@ func listenCounting(t *testing.T) *countingListener {
 	return cl
 }
 
-// port is the port of a HOST:PORT address.
-func port(t *testing.T, addr string) string {
+// portOf is the port of a HOST:PORT address.
+func portOf(t *testing.T, addr string) string {
 	t.Helper()
 	_, p, err := net.SplitHostPort(addr)
 	if err != nil {

@@ -18,9 +18,9 @@ func TestTokenLogin(t *testing.T) {
 	cfg := tokenCfg{listen: freeAddr(t), upstreamA: a.Addr, keys: []string{"k1"},
 		legacyEnv: "LEGACY_SECRET", allow: []string{b.Addr}}
 	g := startGateway(t, cfg.yaml(), cfg.listen)
-	tenantTok := issue(t, g.ConfigPath, "--tenant", "alice").tok
-	adhocTok := issue(t, g.ConfigPath, "--upstream", b.Addr).tok
-	legacyTok := legacyToken(t, b.Addr, legacySecret)
+	tenantTok := issueToken(t, g.ConfigPath, "--tenant", "alice").tok
+	adhocTok := issueToken(t, g.ConfigPath, "--upstream", b.Addr).tok
+	legacyTok := legacyToken(t, b.Addr, tokLegacySecret)
 
 	tests := []struct {
 		desc, tok string
@@ -52,7 +52,7 @@ func TestTokenLogin(t *testing.T) {
 			c.expect(bulk(tc.want))
 		})
 	}
-	assertNoSecrets(t, g.Log.String(), tenantTok, adhocTok, legacyTok, keySecret("k1"), legacySecret, aliceSecret)
+	assertNoSecrets(t, g.Log.String(), tenantTok, adhocTok, legacyTok, keySecret("k1"), tokLegacySecret, tokAliceSecret)
 }
 
 // TestTokenAdhocDB: an ad-hoc route without a db is pass-through (the
@@ -79,7 +79,7 @@ func TestTokenAdhocDB(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
-			tok := issue(t, g.ConfigPath, tc.args...).tok
+			tok := issueToken(t, g.ConfigPath, tc.args...).tok
 			c := authRaw(t, cfg.listen, "", tok)
 			c.expect("+OK\r\n")
 			c.send(respCmd("SELECT", tc.selectDB))
@@ -116,7 +116,7 @@ func TestTokenRefused(t *testing.T) {
 	g2 := startGateway(t, noLegacy.yaml(), noLegacy.listen)
 
 	// The control: the counter works and allowed routes are dialed.
-	authRaw(t, cfg.listen, "", issue(t, g.ConfigPath, "--upstream", allowed.addr).tok)
+	authRaw(t, cfg.listen, "", issueToken(t, g.ConfigPath, "--upstream", allowed.addr).tok)
 	waitFor(t, 2*time.Second, "the gateway to dial the allowed route", func() bool { return allowed.accepted.Load() > 0 })
 
 	otherKey := tokenCfg{listen: cfg.listen, upstreamA: a.Addr, keys: []string{"kx"}}
@@ -124,10 +124,10 @@ func TestTokenRefused(t *testing.T) {
 	forgedK1 := tokenCfg{listen: cfg.listen, upstreamA: a.Addr, keys: []string{"k1"},
 		keyEnvs: map[string]string{"k1": "TOKEN_KEY_K1_FORGED"}}
 	ghost := tokenCfg{listen: cfg.listen, upstreamA: a.Addr, keys: []string{"k1"}, ghost: true}
-	outsideName := "localhost:" + port(t, outside.addr)
+	outsideName := "localhost:" + portOf(t, outside.addr)
 
-	good := issue(t, g.ConfigPath, "--tenant", "alice").tok
-	expired := issue(t, g.ConfigPath, "--tenant", "alice", "--ttl", "1s")
+	good := issueToken(t, g.ConfigPath, "--tenant", "alice").tok
+	expired := issueToken(t, g.ConfigPath, "--tenant", "alice", "--ttl", "1s")
 	f := strings.Split(good, ".")
 	tamper := func(s string, i int) string { // swap one base64url character for another
 		r := byte('A')
@@ -142,29 +142,29 @@ func TestTokenRefused(t *testing.T) {
 		addr      string
 		reason    string // in the auth_fail log line
 	}{
-		{desc: "signed route outside allow_upstreams", tok: issue(t, g.ConfigPath, "--upstream", outside.addr).tok,
+		{desc: "signed route outside allow_upstreams", tok: issueToken(t, g.ConfigPath, "--upstream", outside.addr).tok,
 			reason: "token route " + outside.addr + " not in tokens.allow_upstreams"},
-		{desc: "signed pinned route outside allow_upstreams", tok: issue(t, g.ConfigPath, "--upstream", outside.addr, "--db", "1").tok,
+		{desc: "signed pinned route outside allow_upstreams", tok: issueToken(t, g.ConfigPath, "--upstream", outside.addr, "--db", "1").tok,
 			reason: "token route " + outside.addr + " not in tokens.allow_upstreams"},
-		{desc: "signed route by host name outside allow_upstreams", tok: issue(t, g.ConfigPath, "--upstream", outsideName).tok,
+		{desc: "signed route by host name outside allow_upstreams", tok: issueToken(t, g.ConfigPath, "--upstream", outsideName).tok,
 			reason: "token route " + outsideName + " not in tokens.allow_upstreams"},
-		{desc: "legacy route outside allow_upstreams", tok: legacyToken(t, outside.addr, legacySecret),
+		{desc: "legacy route outside allow_upstreams", tok: legacyToken(t, outside.addr, tokLegacySecret),
 			reason: "legacy token route " + outside.addr + " not in tokens.allow_upstreams"},
-		{desc: "legacy route by host name outside allow_upstreams", tok: legacyToken(t, outsideName, legacySecret),
+		{desc: "legacy route by host name outside allow_upstreams", tok: legacyToken(t, outsideName, tokLegacySecret),
 			reason: "legacy token route " + outsideName + " not in tokens.allow_upstreams"},
 		{desc: "legacy token made with the wrong secret", tok: legacyToken(t, b.Addr, "not-the-legacy-secret"),
 			reason: "token: bad signature"},
-		{desc: "legacy token without tokens.legacy_secret_env", tok: legacyToken(t, b.Addr, legacySecret), gw: g2},
+		{desc: "legacy token without tokens.legacy_secret_env", tok: legacyToken(t, b.Addr, tokLegacySecret), gw: g2},
 		{desc: "expired signed token", tok: expired.tok, reason: "token: token expired"},
 		{desc: "tampered payload", tok: f[0] + "." + f[1] + "." + tamper(f[2], 10) + "." + f[3], reason: "token: bad signature"},
 		{desc: "tampered signature", tok: f[0] + "." + f[1] + "." + f[2] + "." + tamper(f[3], 5), reason: "token: bad signature"},
 		{desc: "tampered key id", tok: strings.Replace(good, "rdt1.k1.", "rdt1.k2.", 1), reason: "token: unknown signing key"},
 		{desc: "truncated signature", tok: good[:len(good)-1], reason: "token: malformed token"},
-		{desc: "signed with a key not in the config", tok: issue(t, writeConfig(t, otherKey.yaml()), "--tenant", "alice").tok,
+		{desc: "signed with a key not in the config", tok: issueToken(t, writeConfig(t, otherKey.yaml()), "--tenant", "alice").tok,
 			reason: "token: unknown signing key"},
-		{desc: "signed with another secret under a configured key id", tok: issue(t, writeConfig(t, forgedK1.yaml()), "--tenant", "alice").tok,
+		{desc: "signed with another secret under a configured key id", tok: issueToken(t, writeConfig(t, forgedK1.yaml()), "--tenant", "alice").tok,
 			reason: "token: bad signature"},
-		{desc: "names a tenant not in the config", tok: issue(t, writeConfig(t, ghost.yaml()), "--tenant", "ghost").tok,
+		{desc: "names a tenant not in the config", tok: issueToken(t, writeConfig(t, ghost.yaml()), "--tenant", "ghost").tok,
 			reason: "token names unknown tenant ghost"},
 		{desc: "oversized", tok: "rdt1.k1." + strings.Repeat("A", 3000) + "." + f[3], reason: "token: token too long"},
 	}
@@ -193,7 +193,7 @@ func TestTokenRefused(t *testing.T) {
 		t.Errorf("the gateway dialed a route outside allow_upstreams %d times", n)
 	}
 	for _, gw := range []*Gateway{g, g2} {
-		assertNoSecrets(t, gw.Log.String(), good, expired.tok, keySecret("k1"), keySecret("kx"), legacySecret, aliceSecret)
+		assertNoSecrets(t, gw.Log.String(), good, expired.tok, keySecret("k1"), keySecret("kx"), tokLegacySecret, tokAliceSecret)
 	}
 }
 
@@ -209,17 +209,17 @@ func TestTokenRevocation(t *testing.T) {
 	byK2.keys = []string{"k2", "k1"}
 	k2Issuer := writeConfig(t, byK2.yaml())
 
-	revoked := issue(t, g.ConfigPath, "--tenant", "alice")
-	k1Adhoc := issue(t, g.ConfigPath, "--upstream", b.Addr)
-	k2Tenant := issue(t, k2Issuer, "--tenant", "alice")
+	revoked := issueToken(t, g.ConfigPath, "--tenant", "alice")
+	k1Adhoc := issueToken(t, g.ConfigPath, "--upstream", b.Addr)
+	k2Tenant := issueToken(t, k2Issuer, "--tenant", "alice")
 	if k1Adhoc.kid != "k1" || k2Tenant.kid != "k2" {
 		t.Fatalf("signed by %s and %s, want k1 and k2", k1Adhoc.kid, k2Tenant.kid)
 	}
-	legacy := legacyToken(t, b.Addr, legacySecret)
+	legacy := legacyToken(t, b.Addr, tokLegacySecret)
 	sRevoked := startPinger(t, cfg.listen, "revoked tenant token", revoked.tok)
 	sK1 := startPinger(t, cfg.listen, "ad-hoc token by k1", k1Adhoc.tok)
 	sK2 := startPinger(t, cfg.listen, "tenant token by k2", k2Tenant.tok)
-	sStatic := startPinger(t, cfg.listen, "alice with her static secret", aliceSecret)
+	sStatic := startPinger(t, cfg.listen, "alice with her static secret", tokAliceSecret)
 	sLegacy := startPinger(t, cfg.listen, "legacy token", legacy)
 
 	steps := []struct {
@@ -254,7 +254,7 @@ func TestTokenRevocation(t *testing.T) {
 		})
 	}
 	assertNoSecrets(t, g.Log.String(), revoked.tok, k1Adhoc.tok, k2Tenant.tok, legacy,
-		keySecret("k1"), keySecret("k2"), legacySecret, aliceSecret)
+		keySecret("k1"), keySecret("k2"), tokLegacySecret, tokAliceSecret)
 }
 
 // TestTokenSecretChange: unsetting or changing the legacy secret, and
@@ -284,9 +284,9 @@ func TestTokenSecretChange(t *testing.T) {
 				legacyEnv: "LEGACY_SECRET", allow: []string{b.Addr}}
 			g := startGateway(t, cfg.yaml(), cfg.listen)
 			toks := map[string]string{
-				"legacy": legacyToken(t, b.Addr, legacySecret),
-				"signed": issue(t, g.ConfigPath, "--upstream", b.Addr).tok,
-				"static": aliceSecret,
+				"legacy": legacyToken(t, b.Addr, tokLegacySecret),
+				"signed": issueToken(t, g.ConfigPath, "--upstream", b.Addr).tok,
+				"static": tokAliceSecret,
 			}
 			sessions := map[string]*pinger{}
 			for kind, tok := range toks {
@@ -323,11 +323,11 @@ func TestTokenKeyRotation(t *testing.T) {
 		desc, issuer, wantKid string
 	}{
 		{desc: "token from before the rotation (k1)", issuer: writeConfig(t, before.yaml()), wantKid: "k1"},
-		{desc: "token issued with [k2, k1]", issuer: g.ConfigPath, wantKid: "k2"},
+		{desc: "token signedToken with [k2, k1]", issuer: g.ConfigPath, wantKid: "k2"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
-			is := issue(t, tc.issuer, "--tenant", "alice")
+			is := issueToken(t, tc.issuer, "--tenant", "alice")
 			if is.kid != tc.wantKid || !strings.HasPrefix(is.tok, "rdt1."+tc.wantKid+".") {
 				t.Fatalf("key %s, token %.10s..., want key %s", is.kid, is.tok, tc.wantKid)
 			}
@@ -347,9 +347,9 @@ func TestTokenInspect(t *testing.T) {
 	path := writeConfig(t, cfg.yaml())
 	onlyK2 := cfg
 	onlyK2.keys = []string{"k2"}
-	tn := issue(t, path, "--tenant", "alice")
-	adhoc := issue(t, path, "--upstream", "10.0.0.1:6379", "--db", "2", "--role", "readonly")
-	expired := issue(t, path, "--tenant", "alice", "--ttl", "1s")
+	tn := issueToken(t, path, "--tenant", "alice")
+	adhoc := issueToken(t, path, "--upstream", "10.0.0.1:6379", "--db", "2", "--role", "readonly")
+	expired := issueToken(t, path, "--tenant", "alice", "--ttl", "1s")
 	revokedCfg := cfg
 	revokedCfg.revoked = []string{tn.id}
 	sig := tn.tok[len(tn.tok)-5:]

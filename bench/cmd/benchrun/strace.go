@@ -59,9 +59,6 @@ func straceRun(ctx context.Context, dir string, t *target, s scenario, redis *pr
 	sr.Commands = r.Commands
 	sr.Top = map[string]float64{}
 	for name, n := range calls {
-		if name == "total" {
-			continue
-		}
 		sr.Total += n
 		sr.Top[name] = float64(n) / float64(r.Commands)
 	}
@@ -81,13 +78,11 @@ func parseStrace(s string) map[string]int64 {
 			continue
 		}
 		// % time, seconds, usecs/call, calls, [errors], syscall
+		// (the total line's columns vary between strace versions: skipped,
+		// callers add the rows up)
 		name := f[len(f)-1]
 		calls, err := strconv.ParseInt(f[3], 10, 64)
-		if name == "total" && len(f) >= 4 {
-			// total lines have no usecs/call column
-			calls, err = strconv.ParseInt(f[2], 10, 64)
-		}
-		if err != nil {
+		if err != nil || name == "total" {
 			continue
 		}
 		res[name] = calls
