@@ -224,7 +224,7 @@ func (e *isoEnv) verifyUntouched(t *testing.T) {
 	if got := e.serverState(t); got != e.baseServer {
 		t.Errorf("server-wide state changed:\n got %s\nwant %s", got, e.baseServer)
 	}
-	if r := e.carol.do("GET", "shared"); r.str != isoCarolValue {
+	if r := e.carol.with(t).do("GET", "shared"); r.str != isoCarolValue {
 		t.Errorf("carol's session: GET shared = %s, want %q", r, isoCarolValue)
 	}
 }
@@ -241,25 +241,16 @@ func mapsEqual(a, b map[string]string) bool {
 	return true
 }
 
-// upstreamID finds the upstream CLIENT ID of a connection the gateway
-// opened for a tenant (the gateway names them redoubt-TENANT), from the
-// server's own CLIENT LIST; exactly one such connection must exist.
+// upstreamID is the upstream CLIENT ID of the one connection the gateway
+// opened for a tenant (it names them redoubt-TENANT), from the server's
+// own CLIENT LIST.
 func (e *isoEnv) upstreamID(t testing.TB, tenant string) string {
 	t.Helper()
-	c := e.direct(t, 0)
-	defer c.Close()
-	list, err := c.ClientList(context.Background()).Result()
-	mustOK(t, err)
-	var ids []string
-	for _, l := range strings.Split(list, "\n") {
-		if strings.Contains(l, " name=redoubt-"+tenant+" ") {
-			ids = append(ids, strings.TrimPrefix(strings.Fields(l)[0], "id="))
-		}
+	lines := e.clientLines(t, " name=redoubt-"+tenant+" ")
+	if len(lines) != 1 {
+		t.Fatalf("want one upstream connection of %s, got %q", tenant, lines)
 	}
-	if len(ids) != 1 {
-		t.Fatalf("want one upstream connection of %s, got %v in:\n%s", tenant, ids, list)
-	}
-	return ids[0]
+	return clientField(lines[0], "id")
 }
 
 // dial opens a raw session for a tenant (AUTH name secret). alice's
@@ -302,6 +293,14 @@ func isoDialRaw(t testing.TB, addr string) *isoConn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return &isoConn{t: t, c: c, br: bufio.NewReader(c)}
+}
+
+// with returns the connection bound to another (sub)test, so failures are
+// reported, and FailNow called, on the goroutine of the test using it.
+func (c *isoConn) with(t testing.TB) *isoConn {
+	cp := *c
+	cp.t = t
+	return &cp
 }
 
 // isoCmd encodes a command as a RESP array of bulk strings.
@@ -508,3 +507,52 @@ func isoOneOf(want ...string) isoMatch {
 }
 
 func isoFunc(desc string, ok func(isoReply) bool) isoMatch { return isoMatch{desc: desc, ok: ok} }
+
+// infoInt reads one numeric field of the server's INFO directly.
+func (e *isoEnv) infoInt(t testing.TB, section, field string) int64 {
+	t.Helper()
+	c := e.direct(t, 0)
+	defer c.Close()
+	info, err := c.Info(context.Background(), section).Result()
+	mustOK(t, err)
+	for _, l := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			mustOK(t, err)
+			return n
+		}
+	}
+	t.Fatalf("INFO %s has no %s:\n%s", section, field, info)
+	return 0
+}
+
+// clientLines returns the server's own CLIENT LIST lines that contain
+// every one of the given substrings.
+func (e *isoEnv) clientLines(t testing.TB, subs ...string) []string {
+	t.Helper()
+	c := e.direct(t, 0)
+	defer c.Close()
+	list, err := c.ClientList(context.Background()).Result()
+	mustOK(t, err)
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(list), "\n") {
+		all := true
+		for _, s := range subs {
+			all = all && strings.Contains(l, s)
+		}
+		if all {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// clientField returns field=value's value in a CLIENT LIST line.
+func clientField(line, field string) string {
+	for _, f := range strings.Fields(line) {
+		if v, ok := strings.CutPrefix(f, field+"="); ok {
+			return v
+		}
+	}
+	return ""
+}

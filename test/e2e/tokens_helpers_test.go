@@ -24,7 +24,7 @@ import (
 const (
 	tokAliceSecret  = "alice-static-secret-0123456789abcdef"
 	tokLegacySecret = "legacy-shared-secret-s3cret"
-	wrongPass    = "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+	wrongPass       = "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
 )
 
 // keySecret is the HMAC key of key id (at least 32 bytes).
