@@ -1,7 +1,13 @@
 package proxy
 
 import (
+	"io"
+	"log/slog"
+	"net"
 	"testing"
+
+	"github.com/redoubt-proxy/redoubt/internal/config"
+	"github.com/redoubt-proxy/redoubt/internal/upstream"
 
 	"github.com/redoubt-proxy/redoubt/internal/policy"
 	"github.com/redoubt-proxy/redoubt/internal/resp"
@@ -17,15 +23,22 @@ func newBenchInspector(tb testing.TB, role string, db int) *inspector {
 		tb.Fatal(err)
 	}
 	return &inspector{
-		srv:      New(Options{}),
-		cn:       &conn{sess: &Session{}},
-		route:    &tenant.Route{DB: db, Shared: true, Policy: pol},
+		srv: New(Options{Directory: tenant.NewDirectory(nil, nil), Limits: config.Limits{MaxAuthFailures: 3},
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}),
+		cn:       &conn{c: discardConn{}, sess: &Session{}, log: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		route:    &tenant.Route{DB: db, Shared: true, Policy: pol, Target: &upstream.Target{Name: "t", Address: "127.0.0.1:1"}},
 		pol:      pol,
 		isolated: true,
 		db:       db,
 		lim:      resp.DefaultLimits(),
 	}
 }
+
+// discardConn stands in for the client socket: local replies are written
+// and dropped. Only Write is used on this path.
+type discardConn struct{ net.Conn }
+
+func (discardConn) Write(p []byte) (int, error) { return len(p), nil }
 
 // runPipeline parses every command in wire, decides it and answers the
 // forwarded ones as if the upstream had replied.

@@ -140,6 +140,16 @@ func legacyToken(t *testing.T, upstream, secret string) string {
 	return strings.TrimSpace(out)
 }
 
+// tamper swaps the base64url character at i for another one. (The last
+// character of a signature also carries padding bits: tamper elsewhere.)
+func tamper(s string, i int) string {
+	r := byte('A')
+	if s[i] == 'A' {
+		r = 'B'
+	}
+	return s[:i] + string(r) + s[i+1:]
+}
+
 // respCmd encodes a command as a RESP array.
 func respCmd(args ...string) string {
 	var b strings.Builder
@@ -176,9 +186,6 @@ func authRaw(t *testing.T, addr, user, tok string) *rawConn {
 	}
 	return c
 }
-
-// bulk is a RESP bulk string reply.
-func bulk(s string) string { return fmt.Sprintf("$%d\r\n%s\r\n", len(s), s) }
 
 // goRedis is a go-redis client that logs in with Password: pw, i.e.
 // HELLO 3 AUTH default pw. It never retries, so an error is the server's.

@@ -10,27 +10,27 @@ import (
 )
 
 type meta struct {
-	Date          string  `json:"date"`
-	Host          string  `json:"host"`
-	Kernel        string  `json:"kernel"`
-	CPU           string  `json:"cpu"`
-	Cores         int     `json:"cores"`
-	GoVersion     string  `json:"go_version"`
-	Redis         string  `json:"redis"`
-	HAProxy       string  `json:"haproxy"`
-	Twemproxy     string  `json:"twemproxy"`
-	Redoubt       string  `json:"redoubt"`
-	Commit        string  `json:"commit"`
-	Rounds        int     `json:"rounds"`
-	Quick         bool    `json:"quick"`
-	IdleConns     int     `json:"idle_conns"`
-	SetupSeconds  float64 `json:"setup_seconds"`
-	SetupWorkers  int     `json:"setup_workers"`
-	NofileLimit   uint64  `json:"nofile_limit"`
-	LoadAvgStart  string  `json:"loadavg_start"`
-	LoadAvgEnd    string  `json:"loadavg_end"`
-	DurationS     float64 `json:"duration_s"`
-	CommandLine   string  `json:"command_line"`
+	Date          string   `json:"date"`
+	Host          string   `json:"host"`
+	Kernel        string   `json:"kernel"`
+	CPU           string   `json:"cpu"`
+	Cores         int      `json:"cores"`
+	GoVersion     string   `json:"go_version"`
+	Redis         string   `json:"redis"`
+	HAProxy       string   `json:"haproxy"`
+	Twemproxy     string   `json:"twemproxy"`
+	Redoubt       string   `json:"redoubt"`
+	Commit        string   `json:"commit"`
+	Rounds        int      `json:"rounds"`
+	Quick         bool     `json:"quick"`
+	IdleConns     int      `json:"idle_conns"`
+	SetupSeconds  float64  `json:"setup_seconds"`
+	SetupWorkers  int      `json:"setup_workers"`
+	NofileLimit   uint64   `json:"nofile_limit"`
+	LoadAvgStart  string   `json:"loadavg_start"`
+	LoadAvgEnd    string   `json:"loadavg_end"`
+	DurationS     float64  `json:"duration_s"`
+	CommandLine   string   `json:"command_line"`
 	UnavailableTo []string `json:"unavailable_targets,omitempty"`
 }
 
