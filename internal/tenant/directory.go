@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/redoubt-proxy/redoubt/internal/policy"
+	"github.com/redoubt-proxy/redoubt/internal/token"
 	"github.com/redoubt-proxy/redoubt/internal/upstream"
 )
 
@@ -59,6 +60,10 @@ type Identity struct {
 	Method  string // "secret", "token", "legacy", "mtls"
 	TokenID string // signed tokens only, for revocation
 	KeyID   string // signed tokens only: removing the key revokes its tokens
+	// SecretFP is the SHA-256 of the secret that verified the login (the
+	// tenant's secret, the signing key or the legacy secret): changing that
+	// secret in the configuration ends the session.
+	SecretFP [32]byte
 }
 
 // Tenant is one configured tenant.
@@ -140,7 +145,7 @@ func (d *Directory) Authenticate(user, secret []byte) (*Identity, error) {
 	if subtle.ConstantTimeCompare(digest[:], t.digest[:]) != 1 {
 		return nil, reject("wrong secret for tenant " + t.Name)
 	}
-	return &Identity{Tenant: t.Name, Route: t.Route, Method: "secret"}, nil
+	return &Identity{Tenant: t.Name, Route: t.Route, Method: "secret", SecretFP: t.digest}, nil
 }
 
 func (d *Directory) authSecretOnly(secret []byte) (*Identity, error) {
@@ -154,9 +159,24 @@ func (d *Directory) authSecretOnly(secret []byte) (*Identity, error) {
 	// leaks nothing about the secret; the final compare is constant-time.
 	t, ok := d.byDigest[digest]
 	if !ok || subtle.ConstantTimeCompare(digest[:], t.digest[:]) != 1 {
-		return nil, reject("no tenant has this secret")
+		return nil, reject(d.unknownCredentialReason(secret))
 	}
-	return &Identity{Tenant: t.Name, Route: t.Route, Method: "secret"}, nil
+	return &Identity{Tenant: t.Name, Route: t.Route, Method: "secret", SecretFP: t.digest}, nil
+}
+
+// unknownCredentialReason says, for the log, what a credential that
+// matched nothing looked like, so an operator can tell a typo from a token
+// sent to a gateway whose token support is off.
+func (d *Directory) unknownCredentialReason(secret []byte) string {
+	switch {
+	case token.LooksSigned(string(secret)) && d.tokens == nil:
+		return "signed token, but tokens.keys is not configured"
+	case looksLegacy(string(secret)):
+		if tv, ok := d.tokens.(*tokenVerifier); !ok || tv.legacySecret == "" {
+			return "legacy-format token, but tokens.legacy_secret_env is not set"
+		}
+	}
+	return "no tenant has this secret"
 }
 
 // FromCertificate maps a verified client certificate to a tenant: a URI SAN
@@ -197,6 +217,9 @@ func (d *Directory) StillValid(id *Identity) bool {
 	t, ok := d.byName[id.Tenant]
 	if !ok {
 		return false
+	}
+	if id.Method == "secret" && (!t.hasSecret || t.digest != id.SecretFP) {
+		return false // the tenant's secret was rotated
 	}
 	return sameRoute(t.Route, id.Route)
 }

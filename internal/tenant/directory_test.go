@@ -100,4 +100,10 @@ func TestStillValidAfterReload(t *testing.T) {
 	if next.StillValid(&Identity{Tenant: "erin", Route: r1, Method: "mtls"}) {
 		t.Fatal("a removed tenant's session survives")
 	}
+	rotated := NewDirectory([]*Tenant{
+		NewTenant("bob", sha256.Sum256([]byte("bob-new-secret")), true, bob.Route),
+	}, nil)
+	if rotated.StillValid(bob) {
+		t.Fatal("bob's session survives the rotation of his secret")
+	}
 }

@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"strings"
@@ -19,7 +20,8 @@ type tokenVerifier struct {
 	legacySecret string         // "": legacy tokens not accepted
 	allow        *token.AllowList
 	revoked      map[string]bool
-	keyIDs       map[string]bool
+	keyFP        map[string][32]byte // key id -> SHA-256 of its secret
+	legacyFP     [32]byte
 	tenants      map[string]*Tenant
 	defaults     config.UpstreamDefaults
 	creds        CredsFunc
@@ -38,7 +40,8 @@ func newTokenVerifier(cfg *config.Config, tenants []*Tenant, creds CredsFunc, no
 	v := &tokenVerifier{
 		legacySecret: cfg.Tokens.LegacySecret,
 		revoked:      make(map[string]bool),
-		keyIDs:       make(map[string]bool),
+		keyFP:        make(map[string][32]byte),
+		legacyFP:     sha256.Sum256([]byte(cfg.Tokens.LegacySecret)),
 		tenants:      make(map[string]*Tenant),
 		defaults:     cfg.Tokens.UpstreamDefaults,
 		creds:        creds,
@@ -49,7 +52,7 @@ func newTokenVerifier(cfg *config.Config, tenants []*Tenant, creds CredsFunc, no
 		keys := make([]token.Key, 0, len(cfg.Tokens.Keys))
 		for _, k := range cfg.Tokens.Keys {
 			keys = append(keys, token.Key{ID: k.ID, Secret: k.Secret})
-			v.keyIDs[k.ID] = true
+			v.keyFP[k.ID] = sha256.Sum256(k.Secret)
 		}
 		kr, err := token.NewKeyring(keys)
 		if err != nil {
@@ -94,7 +97,7 @@ func (v *tokenVerifier) verifySigned(s string) (*Identity, bool, error) {
 	if v.revoked[c.ID] {
 		return nil, true, reject("token " + c.ID + " revoked")
 	}
-	id := &Identity{Method: "token", TokenID: c.ID, KeyID: c.KeyID}
+	id := &Identity{Method: "token", TokenID: c.ID, KeyID: c.KeyID, SecretFP: v.keyFP[c.KeyID]}
 	if c.Tenant != "" {
 		t, ok := v.tenants[c.Tenant]
 		if !ok {
@@ -130,7 +133,7 @@ func (v *tokenVerifier) verifyLegacy(s string) (*Identity, bool, error) {
 	if err != nil {
 		return nil, true, reject(err.Error())
 	}
-	return &Identity{Tenant: "legacy-" + up, Route: r, Method: "legacy"}, true, nil
+	return &Identity{Tenant: "legacy-" + up, Route: r, Method: "legacy", SecretFP: v.legacyFP}, true, nil
 }
 
 // looksLegacy is a cheap test for base64("HOST:PORT HASH").
@@ -183,9 +186,10 @@ func (v *tokenVerifier) route(addr string, db int, role string) (*Route, error) 
 func (v *tokenVerifier) Revoked(id *Identity) bool {
 	switch id.Method {
 	case "token":
-		return v.keyring == nil || v.revoked[id.TokenID] || !v.keyIDs[id.KeyID]
+		fp, ok := v.keyFP[id.KeyID]
+		return v.keyring == nil || v.revoked[id.TokenID] || !ok || fp != id.SecretFP
 	case "legacy":
-		return v.legacySecret == ""
+		return v.legacySecret == "" || v.legacyFP != id.SecretFP
 	}
 	return false
 }

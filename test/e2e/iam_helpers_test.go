@@ -92,3 +92,17 @@ func iamWriteFile(t *testing.T, name, content string) string {
 	}
 	return p
 }
+
+// iamLogLines returns the lines of log that contain any of words.
+func iamLogLines(log string, words ...string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(log, "\n") {
+		for _, w := range words {
+			if strings.Contains(l, w) {
+				b.WriteString(l + "\n")
+				break
+			}
+		}
+	}
+	return b.String()
+}

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,43 +62,71 @@ func frontStats(f *iamtest.Front) string {
 		f.Accepted(), f.Reauths(), f.Rejected(), f.ForcedCloses(), f.LastRejection())
 }
 
-// TestIAMInspectedSessionSurvivesExpiries: an inspected session (a tenant
-// pinned to a DB on a shared upstream) keeps ONE client connection and ONE
-// upstream connection through several token expiries and the Front's
-// forced-close deadline (maxAge, standing in for AWS's 12 hours), because
-// redoubt re-logs in place, between commands, with fresh tokens: in plain
-// traffic, in long pipelines, around MULTI/EXEC, and while the client idles.
-func TestIAMInspectedSessionSurvivesExpiries(t *testing.T) {
-	isolateAWSEnv(t, true)
-	const (
-		tokenLifetime = 2 * time.Second // stands in for 15 minutes
-		reauth        = time.Second     // reauth_interval
-		maxAge        = 3 * time.Second // the Front's stand-in for AWS's 12 hours
-	)
+// iamGateway is redoubt in front of one iamtest.Front (standing in for an
+// ElastiCache endpoint with IAM auth), with two tenants pinned to DBs 3
+// and 4 of the shared upstream, so their sessions are inspected.
+type iamGateway struct {
+	front  *iamtest.Front
+	listen string
+	g      *Gateway
+}
+
+// startIAMGateway starts it; lifetime is the token_lifetime the Front
+// expects (0: the default 15m), maxAge the Front's stand-in for AWS's 12
+// hours, and authExtra more keys of the upstream's auth block.
+func startIAMGateway(t *testing.T, lifetime, maxAge time.Duration, authExtra string) *iamGateway {
+	t.Helper()
 	cert := iamtest.SelfSigned(t)
-	front := startIAMFront(t, cert, tokenLifetime, maxAge)
+	front := startIAMFront(t, cert, lifetime, maxAge)
 	listen := freeAddr(t)
-	// max_connection_age is far below maxAge's multiples the test runs for:
-	// it applies to pass-through sessions only and must not end this one.
 	cfg := fmt.Sprintf(`listen: [{address: %q}]
 log: {level: debug}
 upstreams:
 %stenants:
   - {name: alice, secret_sha256: %q, upstream: shared, db: 3, role: readwrite}
   - {name: carol, secret_sha256: %q, upstream: shared, db: 4, role: readwrite}
-`, listen, iamUpstream("shared", front, cert, ", token_lifetime: 2s, reauth_interval: 1s, max_connection_age: 2s"),
-		sha256hex(iamAliceSecret), sha256hex(iamCarolSecret))
-	g := startGateway(t, cfg, listen)
+`, listen, iamUpstream("shared", front, cert, authExtra), sha256hex(iamAliceSecret), sha256hex(iamCarolSecret))
+	return &iamGateway{front: front, listen: listen, g: startGateway(t, cfg, listen)}
+}
 
-	var connects atomic.Int64
+// client is a go-redis client with ONE connection that is never silently
+// replaced: no retries (a dropped connection is a failed command) and a
+// count of the connections it made.
+func (ig *iamGateway) client(t *testing.T, user, pass string, proto int, connects *atomic.Int64) *redis.Client {
 	rdb := redis.NewClient(&redis.Options{
-		Addr: listen, Username: "alice", Password: iamAliceSecret,
-		PoolSize: 1, MinIdleConns: 0,
-		MaxRetries:  -1, // a dropped connection must show up as a failed command, not be retried away
+		Addr: ig.listen, Username: user, Password: pass, Protocol: proto,
+		PoolSize: 1, MinIdleConns: 0, MaxRetries: -1,
 		ReadTimeout: 15 * time.Second, WriteTimeout: 15 * time.Second,
-		OnConnect: func(context.Context, *redis.Conn) error { connects.Add(1); return nil },
+		OnConnect: func(context.Context, *redis.Conn) error {
+			if connects != nil {
+				connects.Add(1)
+			}
+			return nil
+		},
 	})
 	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+// TestIAMInspectedSessionSurvivesExpiries: an inspected session keeps ONE
+// client connection and ONE upstream connection through many token
+// expiries (token_lifetime 2s) and several times the Front's forced-close
+// deadline (maxAge 3s, standing in for AWS's 12 hours), with zero failed
+// commands, because redoubt logs in again in place, between commands, with
+// fresh tokens: in plain traffic, in long pipelines, around MULTI/EXEC, and
+// while the client idles.
+func TestIAMInspectedSessionSurvivesExpiries(t *testing.T) {
+	isolateAWSEnv(t, true)
+	const (
+		tokenLifetime = 2 * time.Second // stands in for 15 minutes
+		maxAge        = 3 * time.Second // stands in for 12 hours
+	)
+	// max_connection_age applies to pass-through sessions only: it must
+	// not end this inspected one, which lives far longer.
+	ig := startIAMGateway(t, tokenLifetime, maxAge, ", token_lifetime: 2s, reauth_interval: 1s, max_connection_age: 2s")
+	front := ig.front
+	var connects atomic.Int64
+	rdb := ig.client(t, "alice", iamAliceSecret, 0, &connects)
 	ctx := context.Background()
 
 	var commands, failures int
@@ -123,7 +152,7 @@ upstreams:
 			fail("GET", fmt.Errorf("got %q, want %q", got, v))
 		}
 	}
-	// pipeline sends n commands in one go and checks every reply.
+	// pipeline sends DEL and n INCRs in one go and checks every reply.
 	pipeline := func(n int) {
 		cmds, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			p.Del(ctx, "pl")
@@ -144,7 +173,7 @@ upstreams:
 			}
 		}
 	}
-	// multi runs MULTI ... EXEC and checks EXEC's array.
+	// multi runs MULTI SET INCR GET EXEC and checks EXEC's array.
 	multi := func(i int) {
 		var incr *redis.IntCmd
 		var get *redis.StringCmd
@@ -159,11 +188,17 @@ upstreams:
 			fail("MULTI/EXEC", fmt.Errorf("EXEC gave %d, %q; want %d", incr.Val(), get.Val(), i+1))
 		}
 	}
+	phase := func(name string) {
+		t.Helper()
+		if failures != 0 || front.Rejected() != 0 || front.ForcedCloses() != 0 {
+			t.Fatalf("%s: %d of %d commands failed; first: %v; front: %s", name, failures, commands, firstErr, frontStats(front))
+		}
+	}
 
-	// 1. Mixed traffic for four times the Front's maxAge: the connection
-	// would have been closed three times over without in-place re-logins,
-	// and every token lives 2 s, so a dozen tokens expire.
-	end := time.Now().Add(4 * maxAge)
+	// 1. Mixed traffic for three times maxAge: without in-place
+	// re-logins the Front would have closed the connection three times,
+	// and a token lives 2 s, so several expire meanwhile.
+	end := time.Now().Add(3 * maxAge)
 	for i := 0; time.Now().Before(end); i++ {
 		setGet(i)
 		switch {
@@ -173,19 +208,15 @@ upstreams:
 			multi(i)
 		}
 	}
-	if failures != 0 {
-		t.Fatalf("mixed traffic: %d of %d commands failed; first: %v", failures, commands, firstErr)
-	}
-	if front.Reauths() < 4 {
-		t.Fatalf("mixed traffic: want at least 4 in-place re-logins in %v; front: %s", 4*maxAge, frontStats(front))
+	phase("mixed traffic")
+	if front.Reauths() < 3 {
+		t.Fatalf("mixed traffic: want at least 3 in-place re-logins in %v; front: %s", 3*maxAge, frontStats(front))
 	}
 
 	// 2. Re-logins injected in the middle of long pipelines: repeat
 	// pipelines until the Front has counted a re-login while one was in
 	// flight, twice.
-	during := 0
-	deadline := time.Now().Add(60 * time.Second)
-	for during < 2 {
+	for during, deadline := 0, time.Now().Add(60*time.Second); during < 2; {
 		if time.Now().After(deadline) {
 			t.Fatalf("no re-login during a pipeline in 60 s; front: %s", frontStats(front))
 		}
@@ -195,65 +226,203 @@ upstreams:
 			during++
 		}
 	}
-	if failures != 0 {
-		t.Fatalf("pipelines: %d of %d commands failed; first: %v", failures, commands, firstErr)
-	}
+	phase("pipelines")
 
-	// 3. A MULTI left open past a due re-login: redoubt must not inject
-	// AUTH inside the transaction (it would be queued and answered in
-	// EXEC's array), and must log in again once EXEC has ended it.
-	cn := rdb.Conn()
-	check("MULTI", cn.Do(ctx, "MULTI").Err())
-	inMulti := front.Reauths()
-	check("SET in MULTI", cn.Do(ctx, "SET", "open-multi", "1").Err())
-	time.Sleep(reauth + reauth/2) // a re-login falls due meanwhile; well under maxAge since the last one
-	queued := front.Reauths()
-	res, err := cn.Do(ctx, "EXEC").Slice()
-	check("EXEC", err)
-	if err == nil && (len(res) != 1 || res[0] != "OK") {
-		fail("EXEC", fmt.Errorf("EXEC replied %v, want [OK]", res))
-	}
-	if queued != inMulti {
-		t.Errorf("redoubt injected %d re-login(s) inside MULTI", queued-inMulti)
-	}
-	waitFor(t, 10*time.Second, "the deferred re-login after EXEC", func() bool { return front.Reauths() > queued })
-	check("GET after EXEC", cn.Do(ctx, "GET", "open-multi").Err())
-	if err := cn.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	// 4. Idle for longer than maxAge: only redoubt's own wake-up (the
-	// client read deadline) can log in again; the session must still be
-	// usable afterwards.
+	// 3. Idle for longer than maxAge: only redoubt's own wake-up (the
+	// client read deadline) can log in again in time; the session must
+	// still be usable afterwards.
 	idle := front.Reauths()
 	time.Sleep(maxAge + maxAge/2)
 	if front.Reauths() <= idle {
 		t.Errorf("no re-login while the client idled for %v; front: %s", maxAge+maxAge/2, frontStats(front))
 	}
 	setGet(1)
-	if failures != 0 {
-		t.Fatalf("after MULTI and idle: %d of %d commands failed; first: %v", failures, commands, firstErr)
-	}
+	multi(7)
+	phase("after idling")
 
 	// The same single connection all along, on both sides.
 	if n := connects.Load(); n != 1 {
-		t.Errorf("go-redis connected %d times, want 1: the session was dropped", n)
+		t.Errorf("go-redis connected %d times, want 1: the session was dropped; gateway log:\n%s", n, iamLogLines(ig.g.Log.String(), "disconnect", "session ended"))
 	}
 	if n := front.Accepted() - front.Reauths(); n != 1 {
 		t.Errorf("%d first logins at the Front, want 1 (one upstream connection); front: %s", n, frontStats(front))
 	}
-	if front.ForcedCloses() != 0 || front.Rejected() != 0 {
-		t.Errorf("the Front closed or refused logins; front: %s", frontStats(front))
-	}
 	// alice's writes stayed in her pinned DB: carol (db 4) sees none of them.
-	crdb := redis.NewClient(&redis.Options{Addr: listen, Username: "carol", Password: iamCarolSecret, MaxRetries: -1})
-	defer crdb.Close()
-	if n, err := crdb.Exists(ctx, "pl", "tx", "open-multi").Result(); err != nil || n != 0 {
+	crdb := ig.client(t, "carol", iamCarolSecret, 0, nil)
+	if n, err := crdb.Exists(ctx, "pl", "tx", "k1").Result(); err != nil || n != 0 {
 		t.Errorf("carol (db 4) sees %d of alice's keys (err %v), want 0", n, err)
 	}
 	t.Logf("%d commands, %s", commands, frontStats(front))
-	g.Stop()
-	assertNoIAMSecrets(t, "gateway log", g.Log.String(), iamAliceSecret, iamCarolSecret)
+	ig.g.Stop()
+	assertNoIAMSecrets(t, "gateway log", ig.g.Log.String(), iamAliceSecret, iamCarolSecret)
+}
+
+// TestIAMTokenReuseNearExpiry: a token redoubt reuses must still be valid.
+// Tokens carry their signing time in whole seconds (X-Amz-Date), so a token
+// signed at hh:mm:s.9 with token_lifetime 2s expires at s+2, 1.1 s later,
+// not 2 s later. The test signs one that way (first login at .85-.95 of a
+// second) and logs in again just after s+2; that login must not get an
+// expired token.
+func TestIAMTokenReuseNearExpiry(t *testing.T) {
+	isolateAWSEnv(t, true)
+	// Default reauth_interval: only the logins below ask for tokens.
+	ig := startIAMGateway(t, 2*time.Second, 0, ", token_lifetime: 2s")
+	login := "AUTH alice " + iamAliceSecret + "\r\nPING\r\n"
+	// untilFraction sleeps until the wall clock is at frac of a second.
+	untilFraction := func(frac time.Duration) time.Time {
+		now := time.Now()
+		next := now.Truncate(time.Second).Add(frac)
+		if !next.After(now) {
+			next = next.Add(time.Second)
+		}
+		time.Sleep(time.Until(next))
+		return time.Now()
+	}
+	arranged := 0
+	for attempt := 0; attempt < 5 && arranged < 2; attempt++ {
+		// More than 2/3 of the lifetime after the last login: the next
+		// login signs a fresh token.
+		time.Sleep(1500 * time.Millisecond)
+		start := untilFraction(900 * time.Millisecond)
+		first := dialRaw(t, ig.listen)
+		first.send(login)
+		first.expect("+OK\r\n+PONG\r\n")
+		signedIn := start.Truncate(time.Second)
+		if !time.Now().Truncate(time.Second).Equal(signedIn) {
+			continue // the login crossed into the next second: try again
+		}
+		arranged++
+		time.Sleep(time.Until(signedIn.Add(2*time.Second + 50*time.Millisecond)))
+		second := dialRaw(t, ig.listen)
+		second.send(login)
+		second.expect("+OK\r\n+PONG\r\n")
+		first.Close()
+		second.Close()
+	}
+	if arranged == 0 {
+		t.Fatal("could not place a login within the last tenth of a second in 5 attempts")
+	}
+	if r := ig.front.Rejected(); r != 0 {
+		t.Errorf("the Front refused %d logins; front: %s", r, frontStats(ig.front))
+	}
+}
+
+// cpuTime is the CPU time this process has used.
+func cpuTime(t *testing.T) time.Duration {
+	t.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// holdPastRelogin waits while a re-login falls due for a session that
+// cannot take one, and fails if the process burns CPU meanwhile: a session
+// waiting for a safe point must sleep, not spin on an expired read
+// deadline. (An idle process uses a few percent of one core here; a
+// spinning session uses a whole one for the second half of the hold.)
+func holdPastRelogin(t *testing.T, hold time.Duration) {
+	t.Helper()
+	c0 := cpuTime(t)
+	time.Sleep(hold)
+	if used := cpuTime(t) - c0; used > hold/4 {
+		t.Errorf("the process used %v of CPU while a session waited %v for a safe point to log in again (busy loop?)", used, hold)
+	}
+}
+
+// TestIAMReloginWaitsForSafePoint: a re-login that falls due inside MULTI,
+// in RESP2 subscribed mode or while a blocking command waits is held back
+// (AUTH there would be queued, refused or delayed) and sent at the next
+// safe point, without failing anything and without a busy loop meanwhile.
+func TestIAMReloginWaitsForSafePoint(t *testing.T) {
+	isolateAWSEnv(t, true)
+	const (
+		reauth = time.Second     // reauth_interval
+		maxAge = 4 * time.Second // the Front's stand-in for 12 hours
+		hold   = 2 * reauth      // < maxAge - reauth: the Front does not close
+	)
+	ctx := context.Background()
+
+	t.Run("open MULTI", func(t *testing.T) {
+		ig := startIAMGateway(t, 0, maxAge, ", reauth_interval: 1s")
+		rdb := ig.client(t, "alice", iamAliceSecret, 0, nil)
+		cn := rdb.Conn()
+		defer cn.Close()
+		if err := cn.Do(ctx, "MULTI").Err(); err != nil {
+			t.Fatal(err)
+		}
+		inMulti := ig.front.Reauths()
+		if err := cn.Do(ctx, "SET", "open-multi", "1").Err(); err != nil {
+			t.Fatal(err)
+		}
+		holdPastRelogin(t, hold)
+		queued := ig.front.Reauths()
+		res, err := cn.Do(ctx, "EXEC").Slice()
+		if err != nil || len(res) != 1 || res[0] != "OK" {
+			t.Fatalf("EXEC = %v, %v; want [OK]; front: %s", res, err, frontStats(ig.front))
+		}
+		if queued != inMulti {
+			t.Errorf("redoubt injected %d re-login(s) inside MULTI", queued-inMulti)
+		}
+		waitFor(t, 10*time.Second, "the deferred re-login after EXEC", func() bool { return ig.front.Reauths() > queued })
+		if v, err := cn.Get(ctx, "open-multi").Result(); err != nil || v != "1" {
+			t.Errorf("GET after EXEC = %q, %v", v, err)
+		}
+		if ig.front.ForcedCloses() != 0 || ig.front.Rejected() != 0 {
+			t.Errorf("front: %s", frontStats(ig.front))
+		}
+	})
+
+	t.Run("RESP2 subscribed", func(t *testing.T) {
+		ig := startIAMGateway(t, 0, maxAge, ", reauth_interval: 1s")
+		rdb := ig.client(t, "alice", iamAliceSecret, 2, nil)
+		sub := rdb.Subscribe(ctx, "news")
+		defer sub.Close()
+		if _, err := sub.ReceiveTimeout(ctx, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		subscribed := ig.front.Reauths()
+		holdPastRelogin(t, hold)
+		if n := ig.front.Reauths() - subscribed; n != 0 {
+			t.Errorf("redoubt sent %d re-login(s) in RESP2 subscribed mode, where AUTH is refused", n)
+		}
+		if err := sub.Unsubscribe(ctx, "news"); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "the deferred re-login after UNSUBSCRIBE", func() bool { return ig.front.Reauths() > subscribed })
+		if err := sub.Ping(ctx); err != nil {
+			t.Errorf("PING after UNSUBSCRIBE: %v", err)
+		}
+		if ig.front.ForcedCloses() != 0 || ig.front.Rejected() != 0 {
+			t.Errorf("front: %s", frontStats(ig.front))
+		}
+	})
+
+	t.Run("blocking command", func(t *testing.T) {
+		ig := startIAMGateway(t, 0, maxAge, ", reauth_interval: 1s")
+		rdb := ig.client(t, "alice", iamAliceSecret, 0, nil)
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		before := ig.front.Reauths()
+		during := make(chan int64, 1)
+		go func() {
+			// Read the counter just before BLPOP times out.
+			time.Sleep(hold - 200*time.Millisecond)
+			during <- ig.front.Reauths()
+		}()
+		if err := rdb.BLPop(ctx, hold, "empty-list").Err(); !errors.Is(err, redis.Nil) {
+			t.Fatalf("BLPOP = %v, want a timeout (nil reply)", err)
+		}
+		if n := <-during - before; n != 0 {
+			t.Errorf("redoubt sent %d re-login(s) while BLPOP was blocked (docs/aws-iam.md: never while a blocking command is waiting)", n)
+		}
+		waitFor(t, 10*time.Second, "a re-login after BLPOP", func() bool { return ig.front.Reauths() > before })
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			t.Errorf("PING after BLPOP: %v", err)
+		}
+	})
 }
 
 // TestIAMPassThroughClosedAtMaxAge: a pass-through session (a tenant with

@@ -556,3 +556,11 @@ func clientField(line, field string) string {
 	}
 	return ""
 }
+
+// expectRaw reads one reply and requires its exact bytes.
+func (c *isoConn) expectRaw(want string) {
+	c.t.Helper()
+	if r := c.read(); r.raw != want {
+		c.t.Errorf("got %q, want %q", r.raw, want)
+	}
+}

@@ -691,3 +691,251 @@ func isoGoRedisMsg(t *testing.T, ps *redis.PubSub) *redis.Message {
 	}
 	return m
 }
+
+// TestIsolationPubSub: alice and carol use the same channel names; each
+// hears only her own tenant's messages, under the names she used.
+func TestIsolationPubSub(t *testing.T) {
+	e := startIsoEnv(t)
+	ctx := context.Background()
+	for _, proto := range []int{2, 3} {
+		for _, kind := range []string{"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE"} {
+			t.Run("go-redis RESP"+strconv.Itoa(proto)+" "+kind, func(t *testing.T) {
+				ac, cc := e.dialGoRedis(t, "alice", proto), e.dialGoRedis(t, "carol", proto)
+				var aps, cps *redis.PubSub
+				publish := func(c *redis.Client, msg string) int64 {
+					if kind == "SSUBSCRIBE" {
+						return c.SPublish(ctx, "news", msg).Val()
+					}
+					return c.Publish(ctx, "news", msg).Val()
+				}
+				switch kind {
+				case "SUBSCRIBE":
+					aps, cps = ac.Subscribe(ctx, "news"), cc.Subscribe(ctx, "news")
+				case "PSUBSCRIBE":
+					// alice's "*" must not match carol's channels.
+					aps, cps = ac.PSubscribe(ctx, "*"), cc.PSubscribe(ctx, "n*")
+				case "SSUBSCRIBE":
+					aps, cps = ac.SSubscribe(ctx, "news"), cc.SSubscribe(ctx, "news")
+				}
+				defer aps.Close()
+				defer cps.Close()
+				for _, ps := range []*redis.PubSub{aps, cps} {
+					m, err := ps.Receive(ctx)
+					mustOK(t, err)
+					if s, ok := m.(*redis.Subscription); !ok || s.Channel == "" || strings.Contains(s.Channel, ":") {
+						t.Fatalf("subscription confirmation: %#v", m)
+					}
+				}
+				if n := publish(cc, "from-carol"); n != 1 {
+					t.Errorf("carol's publish reached %d subscribers, want carol's 1", n)
+				}
+				if n := publish(ac, "from-alice"); n != 1 {
+					t.Errorf("alice's publish reached %d subscribers, want alice's 1", n)
+				}
+				// Messages arrive in publish order: alice's first message
+				// being her own shows carol's earlier one never reached her.
+				m := isoGoRedisMsg(t, aps)
+				wantPattern := map[string]string{"PSUBSCRIBE": "*"}[kind]
+				if m.Channel != "news" || m.Payload != "from-alice" || m.Pattern != wantPattern {
+					t.Errorf("alice received %+v, want from-alice on news (pattern %q)", m, wantPattern)
+				}
+				if m := isoGoRedisMsg(t, cps); m.Payload != "from-carol" || m.Channel != "news" {
+					t.Errorf("carol received %+v, want from-carol", m)
+				}
+				publish(cc, "carol-2")
+				if m := isoGoRedisMsg(t, cps); m.Payload != "carol-2" {
+					t.Errorf("carol received %+v, want carol-2 (alice's message must not reach her)", m)
+				}
+			})
+		}
+	}
+
+	t.Run("raw RESP2", func(t *testing.T) {
+		a, pub := e.dial(t, "alice"), e.dial(t, "alice")
+		c, cpub := e.dial(t, "carol"), e.dial(t, "carol")
+		a.write([]string{"SUBSCRIBE", "news"}, []string{"PSUBSCRIBE", "*"}, []string{"SSUBSCRIBE", "snews"})
+		a.expectRaw("*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n")
+		a.expectRaw("*3\r\n$10\r\npsubscribe\r\n$1\r\n*\r\n:2\r\n")
+		a.expectRaw("*3\r\n$10\r\nssubscribe\r\n$5\r\nsnews\r\n:1\r\n")
+		c.write([]string{"SUBSCRIBE", "news"}, []string{"PSUBSCRIBE", "*"}, []string{"SSUBSCRIBE", "snews"})
+		for range 3 {
+			c.read()
+		}
+		isoInt(2).check(t, "carol PUBLISH news", cpub.do("PUBLISH", "news", "from-carol"))
+		isoInt(1).check(t, "carol SPUBLISH snews", cpub.do("SPUBLISH", "snews", "from-carol"))
+		isoInt(2).check(t, "alice PUBLISH news", pub.do("PUBLISH", "news", "from-alice"))
+		isoInt(1).check(t, "alice PUBLISH other", pub.do("PUBLISH", "other", "alice-other"))
+		isoInt(1).check(t, "alice SPUBLISH snews", pub.do("SPUBLISH", "snews", "from-alice"))
+		a.expectRaw("*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$10\r\nfrom-alice\r\n")
+		a.expectRaw("*4\r\n$8\r\npmessage\r\n$1\r\n*\r\n$4\r\nnews\r\n$10\r\nfrom-alice\r\n")
+		a.expectRaw("*4\r\n$8\r\npmessage\r\n$1\r\n*\r\n$5\r\nother\r\n$11\r\nalice-other\r\n")
+		a.expectRaw("*3\r\n$8\r\nsmessage\r\n$5\r\nsnews\r\n$10\r\nfrom-alice\r\n")
+		// Subscribed-mode PING, then unsubscribing everything with no
+		// arguments: the confirmations name what alice subscribed to.
+		a.write([]string{"PING"}, []string{"UNSUBSCRIBE"}, []string{"PUNSUBSCRIBE"}, []string{"SUNSUBSCRIBE"}, []string{"GET", "shared"})
+		a.expectRaw("*2\r\n$4\r\npong\r\n$0\r\n\r\n")
+		a.expectRaw("*3\r\n$11\r\nunsubscribe\r\n$4\r\nnews\r\n:1\r\n")
+		a.expectRaw("*3\r\n$12\r\npunsubscribe\r\n$1\r\n*\r\n:0\r\n")
+		a.expectRaw("*3\r\n$12\r\nsunsubscribe\r\n$5\r\nsnews\r\n:0\r\n")
+		a.expectRaw("$12\r\n" + isoAliceValue + "\r\n")
+		// carol got her own messages, and alice's never.
+		c.expectRaw("*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$10\r\nfrom-carol\r\n")
+		c.expectRaw("*4\r\n$8\r\npmessage\r\n$1\r\n*\r\n$4\r\nnews\r\n$10\r\nfrom-carol\r\n")
+		c.expectRaw("*3\r\n$8\r\nsmessage\r\n$5\r\nsnews\r\n$10\r\nfrom-carol\r\n")
+		isoInt(2).check(t, "carol PUBLISH last", cpub.do("PUBLISH", "news", "carol-last"))
+		c.expectRaw("*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$10\r\ncarol-last\r\n")
+		e.verifyUntouched(t)
+	})
+
+	t.Run("raw RESP3", func(t *testing.T) {
+		a, pub := e.dial(t, "alice"), e.dial(t, "alice")
+		c, cpub := e.dial(t, "carol"), e.dial(t, "carol")
+		for _, x := range []*isoConn{a, c} {
+			if r := x.do("HELLO", "3"); r.typ != '%' {
+				t.Fatalf("HELLO 3: %s", r)
+			}
+		}
+		a.write([]string{"SUBSCRIBE", "news"}, []string{"PSUBSCRIBE", "*"}, []string{"GET", "shared"})
+		a.expectRaw(">3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n")
+		a.expectRaw(">3\r\n$10\r\npsubscribe\r\n$1\r\n*\r\n:2\r\n")
+		a.expectRaw("$12\r\n" + isoAliceValue + "\r\n")
+		c.write([]string{"SUBSCRIBE", "news"})
+		c.read()
+		isoInt(1).check(t, "carol PUBLISH", cpub.do("PUBLISH", "news", "from-carol"))
+		isoInt(2).check(t, "alice PUBLISH", pub.do("PUBLISH", "news", "from-alice"))
+		a.expectRaw(">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$10\r\nfrom-alice\r\n")
+		a.expectRaw(">4\r\n$8\r\npmessage\r\n$1\r\n*\r\n$4\r\nnews\r\n$10\r\nfrom-alice\r\n")
+		// Ordinary commands still work between pushes in RESP3.
+		a.write([]string{"GET", "shared"}, []string{"UNSUBSCRIBE", "news"}, []string{"GET", "a"})
+		a.expectRaw("$12\r\n" + isoAliceValue + "\r\n")
+		a.expectRaw(">3\r\n$11\r\nunsubscribe\r\n$4\r\nnews\r\n:1\r\n")
+		a.expectRaw("$2\r\nva\r\n")
+		c.expectRaw(">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$10\r\nfrom-carol\r\n")
+	})
+
+	t.Run("PUBSUB introspection", func(t *testing.T) {
+		a, c := e.dial(t, "alice"), e.dial(t, "carol")
+		for _, x := range []*isoConn{a, c} {
+			if r := x.do("HELLO", "3"); r.typ != '%' {
+				t.Fatalf("HELLO 3: %s", r)
+			}
+		}
+		a.write([]string{"SUBSCRIBE", "news", "a-only"}, []string{"PSUBSCRIBE", "a*"}, []string{"SSUBSCRIBE", "snews"})
+		c.write([]string{"SUBSCRIBE", "news", "c-private"}, []string{"PSUBSCRIBE", "c*", "x*"}, []string{"SSUBSCRIBE", "snews", "c-shard"})
+		for range 4 {
+			a.read()
+		}
+		for range 6 {
+			c.read()
+		}
+		other := e.dial(t, "alice") // RESP2, not subscribed
+		for _, tc := range []struct {
+			desc string
+			args []string
+			want isoMatch
+		}{
+			{"CHANNELS", []string{"PUBSUB", "CHANNELS"}, isoStrSet("news", "a-only")},
+			{"CHANNELS *", []string{"PUBSUB", "CHANNELS", "*"}, isoStrSet("news", "a-only")},
+			{"CHANNELS c*", []string{"PUBSUB", "CHANNELS", "c*"}, isoStrSet()},
+			{"CHANNELS t:*", []string{"PUBSUB", "CHANNELS", "t:*"}, isoStrSet()},
+			{"NUMSUB", []string{"PUBSUB", "NUMSUB", "news", "c-private", "a-only"},
+				isoFunc("news 1 c-private 0 a-only 1", func(r isoReply) bool {
+					return slices.Equal(r.strs(), []string{"news", "1", "c-private", "0", "a-only", "1"})
+				})},
+			{"SHARDCHANNELS", []string{"PUBSUB", "SHARDCHANNELS"}, isoStrSet("snews")},
+			{"SHARDCHANNELS c*", []string{"PUBSUB", "SHARDCHANNELS", "c*"}, isoStrSet()},
+			{"SHARDNUMSUB", []string{"PUBSUB", "SHARDNUMSUB", "snews", "c-shard"},
+				isoFunc("snews 1 c-shard 0", func(r isoReply) bool {
+					return slices.Equal(r.strs(), []string{"snews", "1", "c-shard", "0"})
+				})},
+		} {
+			tc.want.check(t, "subscribed RESP3 session: "+tc.desc, a.do(tc.args...))
+			tc.want.check(t, "other session: "+tc.desc, other.do(tc.args...))
+		}
+		// NUMPAT counts only alice's patterns (the gateway answers from the
+		// session's own, a documented choice); carol has two.
+		isoInt(1).check(t, "NUMPAT on the subscribed session", a.do("PUBSUB", "NUMPAT"))
+		if r := other.do("PUBSUB", "NUMPAT"); r.typ != ':' || (r.str != "0" && r.str != "1") {
+			t.Errorf("NUMPAT on another alice session: %s, want alice's count at most", r)
+		}
+		// Carol sees hers, so the figures above are alice's, not a blank.
+		isoStrSet("news", "c-private").check(t, "carol's CHANNELS", c.do("PUBSUB", "CHANNELS"))
+		isoInt(2).check(t, "carol's NUMPAT", c.do("PUBSUB", "NUMPAT"))
+	})
+
+	t.Run("inside MULTI", func(t *testing.T) {
+		c := e.dial(t, "carol")
+		c.do("SUBSCRIBE", "news")
+		a := e.dial(t, "alice")
+		a.write([]string{"MULTI"}, []string{"PUBLISH", "news", "x"}, []string{"EXEC"},
+			[]string{"MULTI"}, []string{"SUBSCRIBE", "news"}, []string{"EXEC"},
+			[]string{"MULTI"}, []string{"PUBSUB", "CHANNELS"}, []string{"EXEC"})
+		isoStatus("OK").check(t, "MULTI", a.read())
+		isoStatus("QUEUED").check(t, "PUBLISH", a.read())
+		isoFunc("[0]: carol's subscriber is not alice's", func(r isoReply) bool {
+			return len(r.elems) == 1 && r.elems[0].str == "0"
+		}).check(t, "EXEC", a.read())
+		for _, what := range []string{"SUBSCRIBE", "PUBSUB CHANNELS"} {
+			isoStatus("OK").check(t, "MULTI", a.read())
+			if r := a.read(); !r.isErr() {
+				t.Errorf("%s inside MULTI: got %s, want refused", what, r)
+			}
+			isoError("EXECABORT").check(t, "EXEC", a.read())
+		}
+	})
+}
+
+// TestIsolationKeyspaceNotifications: with notifications on, alice cannot
+// hear DB 4's (or DB 0's) keyspace channels, whatever she subscribes to,
+// but hears her own DB's (the documented exception).
+func TestIsolationKeyspaceNotifications(t *testing.T) {
+	e := startIsoEnv(t)
+	ctx := context.Background()
+	mustOK(t, e.direct(t, 0).ConfigSet(ctx, "notify-keyspace-events", "KEA").Err())
+	e.baseServer = e.serverState(t)
+	carolWrites := func(t *testing.T) {
+		// Same values as seeded: the events fire, the snapshots stay equal.
+		isoStatus("OK").check(t, "carol SET", e.carol.with(t).do("SET", "shared", isoCarolValue))
+		mustOK(t, e.direct(t, 0).Set(ctx, "shared", isoZeroValue, 0).Err())
+	}
+
+	t.Run("raw RESP2", func(t *testing.T) {
+		a := e.dial(t, "alice")
+		a.write([]string{"PSUBSCRIBE", "__keyspace@4__:*", "__keyevent@4__:*", "__key*__:*", "*"},
+			[]string{"SUBSCRIBE", "__keyevent@4__:set", "__keyspace@4__:shared", "__keyspace@0__:shared"},
+			[]string{"PSUBSCRIBE", "__keyspace@3__:*"})
+		for i, ch := range []string{"__keyspace@4__:*", "__keyevent@4__:*", "__key*__:*", "*"} {
+			a.expectRaw(isoCmdArray("psubscribe", ch) + ":" + strconv.Itoa(i+1) + "\r\n")
+		}
+		for i, ch := range []string{"__keyevent@4__:set", "__keyspace@4__:shared", "__keyspace@0__:shared"} {
+			a.expectRaw(isoCmdArray("subscribe", ch) + ":" + strconv.Itoa(i+5) + "\r\n")
+		}
+		a.expectRaw(isoCmdArray("psubscribe", "__keyspace@3__:*") + ":8\r\n")
+		carolWrites(t)
+		isoStatus("OK").check(t, "alice SET", e.dial(t, "alice").do("SET", "a", "va2"))
+		// The first event alice gets is her own write's: nothing of carol's
+		// earlier write, nor DB 0's, came before it.
+		a.expectRaw("*4\r\n$8\r\npmessage\r\n$16\r\n__keyspace@3__:*\r\n$16\r\n__keyspace@3__:a\r\n$3\r\nset\r\n")
+		e.verifyUntouched(t)
+	})
+
+	t.Run("go-redis RESP3", func(t *testing.T) {
+		ps := e.dialGoRedis(t, "alice", 3).PSubscribe(ctx, "__keyspace@4__:*", "__keyevent@4__:*", "__keyevent@3__:*")
+		defer ps.Close()
+		for range 3 {
+			_, err := ps.Receive(ctx)
+			mustOK(t, err)
+		}
+		carolWrites(t)
+		mustOK(t, e.dialGoRedis(t, "alice", 3).Set(ctx, "b", "vb2", 0).Err())
+		if m := isoGoRedisMsg(t, ps); m.Channel != "__keyevent@3__:set" || m.Payload != "b" || m.Pattern != "__keyevent@3__:*" {
+			t.Errorf("first event: %+v, want alice's own set of b", m)
+		}
+		e.verifyUntouched(t)
+	})
+}
+
+// isoCmdArray is the RESP2 head of a subscription confirmation.
+func isoCmdArray(kind, ch string) string {
+	return "*3\r\n$" + strconv.Itoa(len(kind)) + "\r\n" + kind + "\r\n$" + strconv.Itoa(len(ch)) + "\r\n" + ch + "\r\n"
+}

@@ -87,6 +87,12 @@ func barPanel(img *image.RGBA, r image.Rectangle, title string, groups []barGrou
 		return
 	}
 	gw := plot.Dx() / len(groups)
+	labelScale := 2
+	for _, g := range groups {
+		if textWidth(g.Label, 2) > gw-4 {
+			labelScale = 1
+		}
+	}
 	for gi, g := range groups {
 		gx := plot.Min.X + gi*gw
 		if !math.IsNaN(g.Threshold) {
@@ -105,14 +111,8 @@ func barPanel(img *image.RGBA, r image.Rectangle, title string, groups []barGrou
 				drawText(img, x+(bw-tw)/2, yOf(math.Max(0, nanZero(b.Value)))-10, b.Text, 1, black)
 			}
 		}
-		lw := textWidth(g.Label, 1)
-		scale := 2
-		if textWidth(g.Label, 2) > gw-4 {
-			scale = 1
-		} else {
-			lw = textWidth(g.Label, 2)
-		}
-		drawText(img, gx+(gw-lw)/2, plot.Max.Y+8, g.Label, scale, black)
+		lw := textWidth(g.Label, labelScale)
+		drawText(img, gx+(gw-lw)/2, plot.Max.Y+8, g.Label, labelScale, black)
 	}
 }
 
@@ -175,10 +175,10 @@ func drawChart(path string, res *results, targets []string) error {
 			row := findRow(res.Summary, sc.ID, tn)
 			v := math.NaN()
 			if row != nil {
-				v = row.Ratio
+				v = float64(row.Ratio)
 			}
 			b := bar{Color: targetColor[tn], Value: v, Text: f2(v)}
-			if sc.ID == "c1" && row != nil && !math.IsNaN(row.P50AddedUs) {
+			if sc.ID == "c1" && row != nil && !math.IsNaN(float64(row.P50AddedUs)) {
 				b.Text = fmt.Sprintf("+%.0f", row.P50AddedUs)
 			}
 			g.Bars = append(g.Bars, b)
@@ -209,7 +209,7 @@ func drawChart(path string, res *results, targets []string) error {
 	var sg []barGroup
 	for _, s := range res.Setup {
 		g := barGroup{Label: s.Method, Threshold: math.NaN(),
-			Bars: []bar{{Color: targetColor[s.Target], Value: s.PerSec / 1000, Text: fmt.Sprintf("%.1f", s.PerSec/1000)}}}
+			Bars: []bar{{Color: targetColor[s.Target], Value: float64(s.PerSec) / 1000, Text: fmt.Sprintf("%.1f", s.PerSec/1000)}}}
 		if s.Target == tRedoubtPT || s.Target == tRedoubtInsp {
 			g.Threshold = 20
 		}

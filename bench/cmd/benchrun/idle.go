@@ -21,7 +21,7 @@ type idleResult struct {
 	ProxyFdsBefore  int     `json:"proxy_fds_before"`
 	ProxyFdsAfter   int     `json:"proxy_fds_after"`
 	FdsPerConn      float64 `json:"proxy_fds_per_conn"`
-	ProxyPipes      int     `json:"proxy_pipes"`
+	ProxyPipes      int     `json:"proxy_pipes"` // pipes opened for the idle connections (after − before)
 	OpenSeconds     float64 `json:"open_seconds"`
 }
 
@@ -32,9 +32,10 @@ func measureIdle(t *target, redis *proc, n int) idleResult {
 	res := idleResult{Target: t.Name, Wanted: n}
 	time.Sleep(500 * time.Millisecond)
 	redisBefore := rssKiB(redis.pid())
+	pipesBefore := 0
 	if t.Proc != nil {
 		res.ProxyRSSBefore = rssKiB(t.Proc.pid())
-		res.ProxyFdsBefore, _ = fdCounts(t.Proc.pid())
+		res.ProxyFdsBefore, pipesBefore = fdCounts(t.Proc.pid())
 	}
 	conns := make([]net.Conn, n)
 	var next, errs atomic.Int64
@@ -79,6 +80,7 @@ func measureIdle(t *target, redis *proc, n int) idleResult {
 		if t.Proc != nil {
 			res.ProxyRSSAfter = rssKiB(t.Proc.pid())
 			res.ProxyFdsAfter, res.ProxyPipes = fdCounts(t.Proc.pid())
+			res.ProxyPipes -= pipesBefore
 			res.ProxyKiBPerConn = float64(res.ProxyRSSAfter-res.ProxyRSSBefore) / float64(res.Opened)
 			res.FdsPerConn = float64(res.ProxyFdsAfter-res.ProxyFdsBefore) / float64(res.Opened)
 		}

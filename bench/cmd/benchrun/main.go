@@ -38,6 +38,7 @@ type options struct {
 	keep         bool
 	noInstall    bool
 	skipLoad     bool
+	limits       string
 }
 
 func main() {
@@ -56,6 +57,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, logs)")
 	flag.BoolVar(&o.noInstall, "no-install", false, "do not apt-get install missing tools")
 	flag.BoolVar(&o.skipLoad, "skip-load", false, "skip the redis-benchmark scenarios")
+	flag.StringVar(&o.limits, "redoubt-limits", "", `extra redoubt limits, YAML flow style, e.g. "passthrough_buf_size: 65536, splice_min_bytes: 16384"`)
 	flag.Parse()
 	if o.rounds <= 0 {
 		o.rounds = 5
@@ -157,7 +159,7 @@ func runAll(o options) error {
 
 	// Throughput, latency, CPU: one stack, interleaved round by round.
 	if !o.skipLoad || o.setupTime > 0 {
-		st, err := newStack(dir, bin, targets, 2000)
+		st, err := newStack(dir, bin, o.limits, targets, 2000)
 		if err != nil {
 			return err
 		}
@@ -221,7 +223,7 @@ func runAll(o options) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			st, err := newStack(dir, bin, []string{tn}, o.idle)
+			st, err := newStack(dir, bin, o.limits, []string{tn}, o.idle)
 			if err != nil {
 				return err
 			}
@@ -307,12 +309,13 @@ func fillMeta(m *meta, o options, bin string) {
 	m.Redis = firstMatch(cmdOut("redis-server", "--version"), "v=")
 	m.HAProxy = firstField(cmdOut("haproxy", "-v"), 2)
 	m.Twemproxy = strings.TrimPrefix(firstField(cmdOut("nutcracker", "--version"), 2), "nutcracker-")
-	m.Redoubt = strings.TrimSpace(firstLine(cmdOut(bin, "version")))
+	m.Redoubt = strings.TrimPrefix(strings.TrimSpace(firstLine(cmdOut(bin, "version"))), "redoubt ")
 	m.Commit = strings.TrimSpace(cmdOut("git", "rev-parse", "--short", "HEAD"))
 	m.Rounds, m.Quick, m.IdleConns = o.rounds, o.quick, max(0, o.idle)
 	m.SetupSeconds, m.SetupWorkers = o.setupTime.Seconds(), o.setupWorkers
 	m.LoadAvgStart = loadAvg()
 	m.CommandLine = strings.Join(os.Args[1:], " ")
+	m.RedoubtLimits = o.limits
 }
 
 func readFile(p string) string { b, _ := os.ReadFile(p); return string(b) }

@@ -31,33 +31,34 @@ type meta struct {
 	LoadAvgEnd    string   `json:"loadavg_end"`
 	DurationS     float64  `json:"duration_s"`
 	CommandLine   string   `json:"command_line"`
+	RedoubtLimits string   `json:"redoubt_limits,omitempty"`
 	UnavailableTo []string `json:"unavailable_targets,omitempty"`
 }
 
 type summaryRow struct {
-	Scenario     string  `json:"scenario"`
-	Target       string  `json:"target"`
-	Rounds       int     `json:"rounds_ok"`
-	Errors       int     `json:"rounds_failed"`
-	RPS          float64 `json:"ops_per_s"`
-	Ratio        float64 `json:"ratio_to_direct"`
-	RatioMin     float64 `json:"ratio_min"`
-	RatioMax     float64 `json:"ratio_max"`
-	P50us        float64 `json:"get_p50_us"`
-	P99us        float64 `json:"get_p99_us"`
-	P50AddedUs   float64 `json:"get_p50_added_us"`
-	ProxyCPUPerM float64 `json:"proxy_cpu_s_per_mcmd"`
-	RedisCPUPerM float64 `json:"redis_cpu_s_per_mcmd"`
+	Scenario     string `json:"scenario"`
+	Target       string `json:"target"`
+	Rounds       int    `json:"rounds_ok"`
+	Errors       int    `json:"rounds_failed"`
+	RPS          jf     `json:"ops_per_s"`
+	Ratio        jf     `json:"ratio_to_direct"`
+	RatioMin     jf     `json:"ratio_min"`
+	RatioMax     jf     `json:"ratio_max"`
+	P50us        jf     `json:"get_p50_us"`
+	P99us        jf     `json:"get_p99_us"`
+	P50AddedUs   jf     `json:"get_p50_added_us"`
+	ProxyCPUPerM jf     `json:"proxy_cpu_s_per_mcmd"`
+	RedisCPUPerM jf     `json:"redis_cpu_s_per_mcmd"`
 }
 
 type setupSummary struct {
-	Case          string  `json:"case"`
-	Target        string  `json:"target"`
-	Method        string  `json:"method"`
-	PerSec        float64 `json:"sessions_per_s"`
-	ProxyCPUUsPer float64 `json:"proxy_cpu_us_per_session"`
-	Errors        int64   `json:"errors"`
-	FirstErr      string  `json:"first_error,omitempty"`
+	Case          string `json:"case"`
+	Target        string `json:"target"`
+	Method        string `json:"method"`
+	PerSec        jf     `json:"sessions_per_s"`
+	ProxyCPUUsPer jf     `json:"proxy_cpu_us_per_session"`
+	Errors        int64  `json:"errors"`
+	FirstErr      string `json:"first_error,omitempty"`
 }
 
 type check struct {
@@ -77,6 +78,18 @@ type results struct {
 	Checks    []check        `json:"checks"`
 	Runs      []run          `json:"runs"`
 	SetupRuns []setupRun     `json:"setup_runs"`
+}
+
+// jf is a float that is written to JSON as null when it is not a number
+// (a median of nothing).
+type jf float64
+
+func (f jf) MarshalJSON() ([]byte, error) {
+	v := float64(f)
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(v)
 }
 
 func median(v []float64) float64 {
@@ -140,12 +153,12 @@ func summarize(scs []scenario, targets []string, runs []run) []summaryRow {
 				pcpu = append(pcpu, r.ProxyCPU/m)
 				rcpu = append(rcpu, r.RedisCPU/m)
 			}
-			row.RPS, row.Ratio = median(rps), median(ratio)
+			row.RPS, row.Ratio = jf(median(rps)), jf(median(ratio))
 			if len(ratio) > 0 {
-				row.RatioMin, row.RatioMax = slices.Min(ratio), slices.Max(ratio)
+				row.RatioMin, row.RatioMax = jf(slices.Min(ratio)), jf(slices.Max(ratio))
 			}
-			row.P50us, row.P99us, row.P50AddedUs = median(p50), median(p99), median(added)
-			row.ProxyCPUPerM, row.RedisCPUPerM = median(pcpu), median(rcpu)
+			row.P50us, row.P99us, row.P50AddedUs = jf(median(p50)), jf(median(p99)), jf(median(added))
+			row.ProxyCPUPerM, row.RedisCPUPerM = jf(median(pcpu)), jf(median(rcpu))
 			rows = append(rows, row)
 		}
 	}
@@ -176,7 +189,7 @@ func summarizeSetup(runs []setupRun) []setupSummary {
 				s.FirstErr = r.FirstErr
 			}
 		}
-		s.PerSec, s.ProxyCPUUsPer = median(ps), median(cpu)
+		s.PerSec, s.ProxyCPUUsPer = jf(median(ps)), jf(median(cpu))
 		out = append(out, s)
 	}
 	return out
@@ -203,7 +216,7 @@ func checks(res *results) []check {
 			min float64
 		}{{"c50", 0.85}, {"c50-P16", 0.90}, {"16k", 0.60}} {
 			if r := findRow(res.Summary, m.sc, tn); r != nil {
-				add(fmt.Sprintf("%s %s ratio", tn, m.sc), fmt.Sprintf("≥ %.2f", m.min), fmt.Sprintf("%.2f", r.Ratio), r.Ratio >= m.min)
+				add(fmt.Sprintf("%s %s ratio", tn, m.sc), fmt.Sprintf("≥ %.2f", m.min), fmt.Sprintf("%.2f", r.Ratio), float64(r.Ratio) >= m.min)
 			}
 		}
 		if r := findRow(res.Summary, "c1", tn); r != nil {
@@ -245,15 +258,15 @@ func writeJSON(path string, res *results) error {
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
-func f0(v float64) string {
-	if math.IsNaN(v) {
+func f0[F ~float64](v F) string {
+	if math.IsNaN(float64(v)) {
 		return "–"
 	}
 	return fmt.Sprintf("%.0f", v)
 }
 
-func f2(v float64) string {
-	if math.IsNaN(v) {
+func f2[F ~float64](v F) string {
+	if math.IsNaN(float64(v)) {
 		return "–"
 	}
 	return fmt.Sprintf("%.2f", v)
@@ -270,6 +283,9 @@ func markdown(res *results) string {
 	fmt.Fprintf(&b, "%s run of %s, %d rounds, %.0f s. Machine: %s, %d cores, Linux %s (%s); load average at start %s, at end %s.  \n",
 		mode, m.Date, m.Rounds, m.DurationS, m.CPU, m.Cores, m.Kernel, m.Host, m.LoadAvgStart, m.LoadAvgEnd)
 	fmt.Fprintf(&b, "redis-server %s, HAProxy %s, twemproxy %s, redoubt %s (commit %s), %s.  \n", m.Redis, m.HAProxy, m.Twemproxy, m.Redoubt, m.Commit, m.GoVersion)
+	if m.RedoubtLimits != "" {
+		fmt.Fprintf(&b, "redoubt limits: `{%s}`.  \n", m.RedoubtLimits)
+	}
 	fmt.Fprintf(&b, "redis-benchmark, redis-server and the proxy share the machine: absolute numbers vary from machine to machine and run to run; compare the ratios (same round) and CPU per command.\n\n")
 	if len(m.UnavailableTo) > 0 {
 		fmt.Fprintf(&b, "Not measured (tool missing): %s.\n\n", strings.Join(m.UnavailableTo, ", "))
@@ -289,7 +305,7 @@ func markdown(res *results) string {
 			continue
 		}
 		ratio := f2(r.Ratio)
-		if r.Target != tDirect && !math.IsNaN(r.Ratio) {
+		if r.Target != tDirect && !math.IsNaN(float64(r.Ratio)) {
 			ratio = fmt.Sprintf("%.2f (%.2f–%.2f)", r.Ratio, r.RatioMin, r.RatioMax)
 		}
 		pcpu := f2(r.ProxyCPUPerM)

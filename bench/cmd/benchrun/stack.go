@@ -44,6 +44,7 @@ type stack struct {
 	redoubtCfg string
 	redoubt    *proc
 	redoubtAdr string
+	limits     string // extra redoubt `limits` keys, YAML flow style
 	targets    map[string]*target
 	procs      []*proc
 }
@@ -56,9 +57,9 @@ func randHex(n int) string {
 
 // newStack starts a fresh redis-server and the proxies behind the named
 // targets (direct needs none).
-func newStack(dir, redoubtBin string, names []string, maxConns int) (*stack, error) {
+func newStack(dir, redoubtBin, limits string, names []string, maxConns int) (*stack, error) {
 	s := &stack{
-		dir: dir, redoubtBin: redoubtBin, targets: map[string]*target{},
+		dir: dir, redoubtBin: redoubtBin, limits: limits, targets: map[string]*target{},
 		ptSecret: randHex(24), inspSecret: randHex(24), tokenKey: randHex(32),
 	}
 	if err := s.startRedis(maxConns); err != nil {
@@ -143,6 +144,9 @@ tokens:
   keys: [{id: k1, secret_env: BENCH_TOKEN_KEY}]
 log: {level: warn}
 `, port, s.redisPort)
+	if s.limits != "" {
+		cfg += "limits: {" + s.limits + "}\n"
+	}
 	s.redoubtCfg = filepath.Join(s.dir, fmt.Sprintf("redoubt-%d.yaml", port))
 	if err := os.WriteFile(s.redoubtCfg, []byte(cfg), 0o600); err != nil {
 		return err
