@@ -128,6 +128,9 @@ func (p *Provider) sign(ctx context.Context, now time.Time) (*cachedToken, error
 	if err != nil {
 		return nil, fmt.Errorf("awsiam: build request: %w", err)
 	}
+	// X-Amz-Date has whole seconds: count the token's life from the same
+	// instant, or a token signed at s.9 would be reused after it expired.
+	now = now.UTC().Truncate(time.Second)
 	signed, _, err := p.signer.PresignHTTP(ctx, creds, req, emptyPayloadHash, service, p.cfg.Region, now)
 	if err != nil {
 		return nil, fmt.Errorf("awsiam: presign for %s: %w", p.cfg.CacheName, err)

@@ -153,7 +153,15 @@ func (in *inspector) clientLoop() error {
 			return err
 		}
 		if in.reauthEvery > 0 {
-			_ = in.cr.SetReadDeadline(in.nextReauth)
+			// Wake up for the next re-login. When one is due but held back
+			// (MULTI, subscribed, a blocked command), poll briefly: a past
+			// deadline would make every read fail at once and the session
+			// would spin without ever reading the client again.
+			dl := in.nextReauth
+			if now := time.Now(); !dl.After(now) {
+				dl = now.Add(reauthRetry)
+			}
+			_ = in.cr.SetReadDeadline(dl)
 		}
 		if err := in.cr.Fill(0); err != nil {
 			if isTimeout(err) && in.reauthEvery > 0 {
@@ -201,8 +209,14 @@ func (in *inspector) flushUp() error {
 
 // forward queues raw bytes for upstream and one pending reply.
 func (in *inspector) forward(raw []byte, x xform) {
+	in.forwardUnsafe(raw, x, false)
+}
+
+// forwardUnsafe is forward for a request during which nothing may be
+// injected (a blocking command).
+func (in *inspector) forwardUnsafe(raw []byte, x xform, unsafe bool) {
 	in.mu.Lock()
-	in.q.push(pending{kind: eUpstream, n: 1, x: x})
+	in.q.push(pending{kind: eUpstream, n: 1, x: x, unsafe: unsafe})
 	in.mu.Unlock()
 	if len(raw) >= 64*1024 {
 		// A large command: write it straight from the read buffer.
@@ -318,7 +332,7 @@ func (in *inspector) handle(raw []byte, args [][]byte) {
 		return
 	}
 	if !in.isolated {
-		in.forward(raw, xNone)
+		in.forwardUnsafe(raw, xNone, c.Flags.Has(command.FlagBlocking) && !in.inMulti)
 		return
 	}
 	in.isolate(raw, c, args)
@@ -430,17 +444,21 @@ func (in *inspector) injectLogin() {
 	}
 }
 
+// reauthRetry is how often a due but held-back re-login checks again.
+const reauthRetry = 100 * time.Millisecond
+
 // maybeReauth logs in again in place (AWS IAM's 12-hour ceiling) when due
-// and safe: not inside MULTI and not in RESP2 subscribed mode, where AUTH
-// is not allowed; otherwise it waits for the next safe point.
+// and safe: not inside MULTI, not in RESP2 subscribed mode (where AUTH is
+// not allowed) or while a subscription change is unconfirmed, and not
+// while a blocking command waits; otherwise it waits for the next safe point.
 func (in *inspector) maybeReauth() error {
 	if in.reauthEvery <= 0 || time.Now().Before(in.nextReauth) || in.inMulti {
 		return nil
 	}
 	in.mu.Lock()
-	subscribed := !in.proto3 && in.subscribedLocked()
+	unsafe := in.q.unsafe > 0 || !in.proto3 && in.subscribedLocked()
 	in.mu.Unlock()
-	if subscribed {
+	if unsafe {
 		return nil
 	}
 	in.injectLogin()
@@ -464,7 +482,7 @@ func (in *inspector) isolate(raw []byte, c *command.Command, args [][]byte) {
 	}
 	switch act {
 	case policy.Allow:
-		in.forward(raw, xNone)
+		in.forwardUnsafe(raw, xNone, c.Flags.Has(command.FlagBlocking) && !in.inMulti)
 	case policy.Deny:
 		in.deny(msg)
 	case policy.SelectPinned:

@@ -27,14 +27,19 @@ type pending struct {
 	subKind uint8 // eUnsubAll: which subscription set
 	n       int   // eUpstream: replies still expected
 	local   []byte
+	// unsafe marks a request during which nothing may be injected: a
+	// blocking command still waiting, or a subscription change whose
+	// confirmation (and so the RESP2 subscribed state) is not known yet.
+	unsafe bool
 }
 
 // queue is a FIFO of pending replies kept in a reused ring so the steady
 // state does not allocate.
 type queue struct {
-	items []pending
-	head  int
-	size  int
+	items  []pending
+	head   int
+	size   int
+	unsafe int // entries with unsafe set
 }
 
 func (q *queue) len() int { return q.size }
@@ -50,6 +55,9 @@ func (q *queue) push(p pending) {
 	}
 	q.items[(q.head+q.size)%len(q.items)] = p
 	q.size++
+	if p.unsafe {
+		q.unsafe++
+	}
 }
 
 func (q *queue) front() *pending {
@@ -60,6 +68,9 @@ func (q *queue) front() *pending {
 }
 
 func (q *queue) pop() {
+	if q.items[q.head].unsafe {
+		q.unsafe--
+	}
 	q.items[q.head] = pending{}
 	q.head = (q.head + 1) % len(q.items)
 	q.size--

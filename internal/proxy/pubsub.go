@@ -42,14 +42,14 @@ func (in *inspector) pubsub(c *command.Command, args [][]byte) {
 		for i := 1; i < len(args); i++ {
 			out[i] = in.addPrefix(args[i])
 		}
+		in.mu.Lock()
 		if sk.unsub && len(args) == 1 {
-			in.mu.Lock()
-			in.q.push(pending{kind: eUnsubAll, subKind: sk.kind, x: xPubSub})
-			in.mu.Unlock()
-			in.upOut = appendArgs(in.upOut, out...)
-			return
+			in.q.push(pending{kind: eUnsubAll, subKind: sk.kind, x: xPubSub, unsafe: true})
+		} else {
+			in.q.push(pending{kind: eUpstream, n: len(args) - 1, x: xPubSub, unsafe: true})
 		}
-		in.send(xPubSub, len(args)-1, out...)
+		in.mu.Unlock()
+		in.upOut = appendArgs(in.upOut, out...)
 		return
 	}
 	switch c.Name {

@@ -193,3 +193,12 @@ func sha256hex(s string) string {
 	d := sum256(s)
 	return fmt.Sprintf("%x", d[:])
 }
+
+// runCLI runs one redoubt command in-process and returns its exit code,
+// stdout and stderr.
+func runCLI(t testing.TB, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut syncBuffer
+	code := cli.Run(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}

@@ -582,6 +582,54 @@ func TestIsolationReplyOrder(t *testing.T) {
 			e.verifyUntouched(t)
 		})
 	}
+	t.Run("pipelined behind AUTH", func(t *testing.T) {
+		e.reseedAlice(t)
+		for _, login := range [][]string{{"AUTH", "alice", isoSecrets["alice"]}, {"HELLO", "3", "AUTH", "alice", isoSecrets["alice"]}} {
+			a := isoDialRaw(t, e.addr)
+			a.forbid = isoLeakMarkers
+			a.write(login, []string{"SELECT", "4"}, []string{"GET", "shared"}, []string{"SWAPDB", "3", "4"},
+				[]string{"FLUSHALL"}, []string{"GET", "shared"})
+			if r := a.read(); r.typ != '+' && r.typ != '%' {
+				t.Fatalf("%s: %s", login[0], r)
+			}
+			for i, m := range []isoMatch{noperm("select"), isoBulk(isoAliceValue), noperm("swapdb"), isoStatus("OK"), isoNil()} {
+				m.check(t, login[0]+": reply "+strconv.Itoa(i), a.read())
+			}
+			e.verifyUntouched(t)
+			e.reseedAlice(t)
+		}
+	})
+	// HELLO inside MULTI runs at EXEC and switches the protocol then (as
+	// redis-server does); the relay must frame what follows in the new
+	// protocol. In RESP3 subscribed mode an ordinary array reply that looks
+	// like a message is still an ordinary reply.
+	t.Run("HELLO 3 inside MULTI", func(t *testing.T) {
+		e.reseedAlice(t)
+		a := e.dial(t, "alice")
+		a.write([]string{"MULTI"}, []string{"HELLO", "3"}, []string{"EXEC"}, []string{"SUBSCRIBE", "news"},
+			[]string{"RPUSH", "l", "message", "news", "hi"}, []string{"LRANGE", "l", "0", "-1"}, []string{"GET", "shared"})
+		isoStatus("OK").check(t, "MULTI", a.read())
+		isoStatus("QUEUED").check(t, "HELLO", a.read())
+		isoFunc("[HELLO's map]", func(r isoReply) bool { return len(r.elems) == 1 && r.elems[0].typ == '%' }).check(t, "EXEC", a.read())
+		a.expectRaw(">3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n")
+		isoInt(3).check(t, "RPUSH", a.read())
+		a.expectRaw("*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n")
+		isoBulk(isoAliceValue).check(t, "GET", a.read())
+	})
+	t.Run("HELLO 2 inside MULTI", func(t *testing.T) {
+		e.reseedAlice(t)
+		a, pub := e.dial(t, "alice"), e.dial(t, "alice")
+		a.write([]string{"HELLO", "3"}, []string{"MULTI"}, []string{"HELLO", "2"}, []string{"EXEC"}, []string{"SUBSCRIBE", "news2"})
+		isoFunc("map", func(r isoReply) bool { return r.typ == '%' }).check(t, "HELLO 3", a.read())
+		isoStatus("OK").check(t, "MULTI", a.read())
+		isoStatus("QUEUED").check(t, "HELLO", a.read())
+		isoFunc("[HELLO's RESP2 array]", func(r isoReply) bool { return len(r.elems) == 1 && r.elems[0].typ == '*' }).check(t, "EXEC", a.read())
+		a.expectRaw("*3\r\n$9\r\nsubscribe\r\n$5\r\nnews2\r\n:1\r\n")
+		isoInt(1).check(t, "PUBLISH", pub.do("PUBLISH", "news2", "hi"))
+		a.write([]string{"PING"})
+		a.expectRaw("*3\r\n$7\r\nmessage\r\n$5\r\nnews2\r\n$2\r\nhi\r\n")
+		a.expectRaw("*2\r\n$4\r\npong\r\n$0\r\n\r\n")
+	})
 	t.Run("long mixed pipeline", func(t *testing.T) {
 		e.reseedAlice(t)
 		a := e.dial(t, "alice")
