@@ -282,11 +282,19 @@ func (in *inspector) handle(raw []byte, args [][]byte) {
 	}
 	// Connection commands the proxy owns, whatever the role.
 	switch c.Name {
-	case "auth":
-		in.reauth(args)
-		return
-	case "hello":
-		in.hello(args)
+	case "auth", "hello":
+		if in.inMulti {
+			// Redis would queue it and log in or switch protocol only at
+			// EXEC, where the relay cannot follow: refuse, which dooms the
+			// transaction as any command rejected at queue time does.
+			in.deny("ERR redoubt: " + strings.ToUpper(c.Name) + " inside MULTI is not supported")
+			return
+		}
+		if c.Name == "auth" {
+			in.reauth(args)
+		} else {
+			in.hello(args)
+		}
 		return
 	case "quit":
 		in.local(replyOK)

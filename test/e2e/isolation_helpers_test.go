@@ -78,6 +78,7 @@ func startIsoEnv(t *testing.T) *isoEnv {
 	}
 	cfg := fmt.Sprintf(`
 listen: [{address: %s}]
+limits: {shutdown_grace: 2s} # a session a bug left hanging must not hold up the suite
 upstreams:
   shared: {address: %s, auth: {mode: password, password_env: ISO_REDIS_PASSWORD}}
 tenants:

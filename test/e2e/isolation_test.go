@@ -599,37 +599,6 @@ func TestIsolationReplyOrder(t *testing.T) {
 			e.reseedAlice(t)
 		}
 	})
-	// HELLO inside MULTI runs at EXEC and switches the protocol then (as
-	// redis-server does); the relay must frame what follows in the new
-	// protocol. In RESP3 subscribed mode an ordinary array reply that looks
-	// like a message is still an ordinary reply.
-	t.Run("HELLO 3 inside MULTI", func(t *testing.T) {
-		e.reseedAlice(t)
-		a := e.dial(t, "alice")
-		a.write([]string{"MULTI"}, []string{"HELLO", "3"}, []string{"EXEC"}, []string{"SUBSCRIBE", "news"},
-			[]string{"RPUSH", "l", "message", "news", "hi"}, []string{"LRANGE", "l", "0", "-1"}, []string{"GET", "shared"})
-		isoStatus("OK").check(t, "MULTI", a.read())
-		isoStatus("QUEUED").check(t, "HELLO", a.read())
-		isoFunc("[HELLO's map]", func(r isoReply) bool { return len(r.elems) == 1 && r.elems[0].typ == '%' }).check(t, "EXEC", a.read())
-		a.expectRaw(">3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n")
-		isoInt(3).check(t, "RPUSH", a.read())
-		a.expectRaw("*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n")
-		isoBulk(isoAliceValue).check(t, "GET", a.read())
-	})
-	t.Run("HELLO 2 inside MULTI", func(t *testing.T) {
-		e.reseedAlice(t)
-		a, pub := e.dial(t, "alice"), e.dial(t, "alice")
-		a.write([]string{"HELLO", "3"}, []string{"MULTI"}, []string{"HELLO", "2"}, []string{"EXEC"}, []string{"SUBSCRIBE", "news2"})
-		isoFunc("map", func(r isoReply) bool { return r.typ == '%' }).check(t, "HELLO 3", a.read())
-		isoStatus("OK").check(t, "MULTI", a.read())
-		isoStatus("QUEUED").check(t, "HELLO", a.read())
-		isoFunc("[HELLO's RESP2 array]", func(r isoReply) bool { return len(r.elems) == 1 && r.elems[0].typ == '*' }).check(t, "EXEC", a.read())
-		a.expectRaw("*3\r\n$9\r\nsubscribe\r\n$5\r\nnews2\r\n:1\r\n")
-		isoInt(1).check(t, "PUBLISH", pub.do("PUBLISH", "news2", "hi"))
-		a.write([]string{"PING"})
-		a.expectRaw("*3\r\n$7\r\nmessage\r\n$5\r\nnews2\r\n$2\r\nhi\r\n")
-		a.expectRaw("*2\r\n$4\r\npong\r\n$0\r\n\r\n")
-	})
 	t.Run("long mixed pipeline", func(t *testing.T) {
 		e.reseedAlice(t)
 		a := e.dial(t, "alice")
@@ -658,6 +627,38 @@ func TestIsolationReplyOrder(t *testing.T) {
 		}
 		e.verifyUntouched(t)
 	})
+}
+
+// TestIsolationHelloInsideMulti: redis-server would queue HELLO (or AUTH)
+// inside MULTI and switch protocol only at EXEC, out of the relay's sight,
+// so redoubt refuses them there. Like any command rejected at queue time
+// that dooms the transaction, and the session keeps framing its protocol.
+func TestIsolationHelloInsideMulti(t *testing.T) {
+	e := startIsoEnv(t)
+	for _, tc := range []struct {
+		desc string
+		cmd  []string
+	}{
+		{"HELLO 3 inside MULTI", []string{"HELLO", "3"}},
+		{"HELLO 2 inside MULTI", []string{"HELLO", "2"}},
+		{"AUTH inside MULTI", []string{"AUTH", "alice", "wrong"}},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			a := e.dial(t, "alice")
+			a.write([]string{"MULTI"}, tc.cmd, []string{"SET", "m", "x"}, []string{"EXEC"},
+				[]string{"RPUSH", "l", "message", "news", "hi"}, []string{"LRANGE", "l", "0", "-1"}, []string{"GET", "shared"})
+			isoStatus("OK").check(t, "MULTI", a.read())
+			isoError("ERR redoubt:").check(t, tc.cmd[0], a.read())
+			isoStatus("QUEUED").check(t, "SET", a.read())
+			isoError("EXECABORT").check(t, "EXEC", a.read())
+			a.read() // RPUSH's count
+			a.expectRaw("*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n")
+			isoBulk(isoAliceValue).check(t, "GET", a.read())
+			a.write([]string{"DEL", "l"}, []string{"EXISTS", "m"})
+			isoInt(1).check(t, "DEL", a.read())
+			isoInt(0).check(t, "EXISTS m (the doomed transaction ran)", a.read())
+		})
+	}
 }
 
 // TestIsolationRoles: roles refuse with NOPERM before isolation is even
@@ -820,8 +821,12 @@ func TestIsolationPubSub(t *testing.T) {
 		a.expectRaw("*3\r\n$8\r\nsmessage\r\n$5\r\nsnews\r\n$10\r\nfrom-alice\r\n")
 		// Subscribed-mode PING, then unsubscribing everything with no
 		// arguments: the confirmations name what alice subscribed to.
-		a.write([]string{"PING"}, []string{"UNSUBSCRIBE"}, []string{"PUNSUBSCRIBE"}, []string{"SUNSUBSCRIBE"}, []string{"GET", "shared"})
+		// A refusal in subscribed mode keeps its place between PINGs.
+		a.write([]string{"PING"}, []string{"CONFIG", "GET", "x"}, []string{"PING", "p"},
+			[]string{"UNSUBSCRIBE"}, []string{"PUNSUBSCRIBE"}, []string{"SUNSUBSCRIBE"}, []string{"GET", "shared"})
 		a.expectRaw("*2\r\n$4\r\npong\r\n$0\r\n\r\n")
+		isoNoPerm("config|get").check(t, "CONFIG GET while subscribed", a.read())
+		a.expectRaw("*2\r\n$4\r\npong\r\n$1\r\np\r\n")
 		a.expectRaw("*3\r\n$11\r\nunsubscribe\r\n$4\r\nnews\r\n:1\r\n")
 		a.expectRaw("*3\r\n$12\r\npunsubscribe\r\n$1\r\n*\r\n:0\r\n")
 		a.expectRaw("*3\r\n$12\r\nsunsubscribe\r\n$5\r\nsnews\r\n:0\r\n")

@@ -160,7 +160,7 @@ func drawChart(path string, res *results, targets []string) error {
 		x += 40 + textWidth(t, 2)
 	}
 
-	titles := map[string]string{"c50": "-C 50", "c50-P16": "-C 50 -P 16", "c1": "GET -C 1", "16k": "16 KIB -C 20 -P 4"}
+	titles := map[string]string{"c50": "-C 50", "c50-P16": "-C 50 -P 16", "c1": "GET -C 1", "16k": "16 KIB -C 20 -P 4", "256k": "256 KIB -C 10"}
 	thr := map[string]float64{"c50": 0.85, "c50-P16": 0.90, "16k": 0.60}
 	var groups []barGroup
 	for _, sc := range res.Scenarios {

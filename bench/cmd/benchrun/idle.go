@@ -1,7 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"net"
+	"os"
+	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,7 +27,31 @@ type idleResult struct {
 	FdsPerConn      float64 `json:"proxy_fds_per_conn"`
 	ProxyPipes      int     `json:"proxy_pipes"` // pipes opened for the idle connections (after − before)
 	OpenSeconds     float64 `json:"open_seconds"`
+	// redoubt only: the last GODEBUG=gctrace=1 line before the measurement
+	// (live heap, heap goal and scanned stack sizes at that collection).
+	LastGC string `json:"redoubt_last_gc,omitempty"`
 }
+
+// lastGCLine returns the last gctrace line of a Go program's log, with the
+// figures that matter: "heap 14->27->14 MB, goal 28 MB, stacks 9 MB".
+func lastGCLine(logPath string) string {
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		return ""
+	}
+	var last []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if m := gcRe.FindStringSubmatch(l); m != nil {
+			last = m
+		}
+	}
+	if last == nil {
+		return ""
+	}
+	return fmt.Sprintf("heap %s MB, goal %s MB, stacks %s MB", last[1], last[2], last[3])
+}
+
+var gcRe = regexp.MustCompile(`^gc \d+ .* (\d+->\d+->\d+) MB, (\d+) MB goal, (\d+) MB stacks`)
 
 // measureIdle opens n connections through t (logging in and answering one
 // PING each, so the upstream side exists too), lets them sit, and reads the

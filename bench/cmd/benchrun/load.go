@@ -23,7 +23,7 @@ type scenario struct {
 
 func (s scenario) numTests() int { return len(strings.Split(s.Tests, ",")) }
 
-func scenarios(quick bool, scale float64) []scenario {
+func scenarios(quick, large bool, scale float64) []scenario {
 	n := func(full, q int) int {
 		v := full
 		if quick {
@@ -31,12 +31,17 @@ func scenarios(quick bool, scale float64) []scenario {
 		}
 		return max(1000, int(float64(v)*scale))
 	}
-	return []scenario{
+	scs := []scenario{
 		{ID: "c50", Title: "SET/GET -c 50", Tests: "set,get", Clients: 50, Pipeline: 1, Size: 3, N: n(100000, 20000)},
 		{ID: "c50-P16", Title: "SET/GET -c 50 -P 16", Tests: "set,get", Clients: 50, Pipeline: 16, Size: 3, N: n(600000, 120000)},
 		{ID: "c1", Title: "GET -c 1 (latency)", Tests: "get", Clients: 1, Pipeline: 1, Size: 3, N: n(30000, 6000)},
 		{ID: "16k", Title: "16 KiB SET/GET -c 20 -P 4", Tests: "set,get", Clients: 20, Pipeline: 4, Size: 16384, N: n(60000, 12000)},
 	}
+	if large {
+		// Where kernel splice can pay: values far above splice_min_bytes.
+		scs = append(scs, scenario{ID: "256k", Title: "256 KiB SET/GET -c 10", Tests: "set,get", Clients: 10, Pipeline: 1, Size: 256 << 10, N: n(6000, 1500)})
+	}
+	return scs
 }
 
 // testResult is one row of redis-benchmark --csv.

@@ -39,6 +39,7 @@ type options struct {
 	noInstall    bool
 	skipLoad     bool
 	limits       string
+	large        bool
 }
 
 func main() {
@@ -57,6 +58,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, logs)")
 	flag.BoolVar(&o.noInstall, "no-install", false, "do not apt-get install missing tools")
 	flag.BoolVar(&o.skipLoad, "skip-load", false, "skip the redis-benchmark scenarios")
+	flag.BoolVar(&o.large, "large", false, "add a 256 KiB value scenario (where splice can pay)")
 	flag.StringVar(&o.limits, "redoubt-limits", "", `extra redoubt limits, YAML flow style, e.g. "passthrough_buf_size: 65536, splice_min_bytes: 16384"`)
 	flag.Parse()
 	if o.rounds <= 0 {
@@ -154,12 +156,12 @@ func runAll(o options) error {
 	}()
 
 	fillMeta(&res.Meta, o, bin)
-	scs := scenarios(o.quick, o.scale)
+	scs := scenarios(o.quick, o.large, o.scale)
 	res.Scenarios = scs
 
 	// Throughput, latency, CPU: one stack, interleaved round by round.
 	if !o.skipLoad || o.setupTime > 0 {
-		st, err := newStack(dir, bin, o.limits, targets, 2000)
+		st, err := newStack(stackConfig{dir: dir, redoubtBin: bin, limits: o.limits, maxConns: 2000, nofile: res.Meta.NofileLimit}, targets)
 		if err != nil {
 			return err
 		}
@@ -223,11 +225,14 @@ func runAll(o options) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			st, err := newStack(dir, bin, o.limits, []string{tn}, o.idle)
+			st, err := newStack(stackConfig{dir: dir, redoubtBin: bin, limits: o.limits, gctrace: true, maxConns: o.idle, nofile: res.Meta.NofileLimit}, []string{tn})
 			if err != nil {
 				return err
 			}
 			ir := measureIdle(st.targets[tn], st.redis, o.idle)
+			if st.redoubt != nil {
+				ir.LastGC = lastGCLine(st.redoubt.log)
+			}
 			logf("idle %s: %d/%d open, proxy %.2f KiB/conn, redis %.2f KiB/conn, %.2f fds/conn, %d pipes, %d errors %s",
 				tn, ir.Opened, ir.Wanted, ir.ProxyKiBPerConn, ir.RedisKiBPerConn, ir.FdsPerConn, ir.ProxyPipes, ir.Errors, ir.FirstErr)
 			res.Idle = append(res.Idle, ir)

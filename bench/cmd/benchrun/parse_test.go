@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"math"
+	"os"
 	"strings"
 	"testing"
 )
@@ -67,5 +68,18 @@ func TestSummaryRatiosAndJSON(t *testing.T) {
 	}
 	if !strings.Contains(string(b), `"ops_per_s":null`) {
 		t.Fatalf("NaN medians should be null: %s", b)
+	}
+}
+
+func TestLastGCLine(t *testing.T) {
+	p := t.TempDir() + "/redoubt.log"
+	log := "time=x level=WARN msg=y\n" +
+		"gc 8 @1.358s 2%: 0.45+40+0.007 ms clock, 0.91+1.1/21/18+0.015 ms cpu, 19->20->10 MB, 21 MB goal, 6 MB stacks, 0 MB globals, 2 P\n" +
+		"gc 9 @1.687s 2%: 0.080+43+0.005 ms clock, 0.16+0.35/23/24+0.010 ms cpu, 26->27->14 MB, 28 MB goal, 9 MB stacks, 0 MB globals, 2 P\n"
+	if err := os.WriteFile(p, []byte(log), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := lastGCLine(p), "heap 26->27->14 MB, goal 28 MB, stacks 9 MB"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
 	}
 }

@@ -45,6 +45,8 @@ type stack struct {
 	redoubt    *proc
 	redoubtAdr string
 	limits     string // extra redoubt `limits` keys, YAML flow style
+	gctrace    bool   // run redoubt with GODEBUG=gctrace=1 (heap and stack sizes in its log)
+	nofile     uint64
 	targets    map[string]*target
 	procs      []*proc
 }
@@ -55,11 +57,22 @@ func randHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
+// stackConfig says how to start a stack.
+type stackConfig struct {
+	dir        string
+	redoubtBin string
+	limits     string // extra redoubt `limits` keys, YAML flow style
+	gctrace    bool   // run redoubt with GODEBUG=gctrace=1
+	maxConns   int    // connections the stack must take
+	nofile     uint64 // descriptor limit the processes inherit
+}
+
 // newStack starts a fresh redis-server and the proxies behind the named
 // targets (direct needs none).
-func newStack(dir, redoubtBin, limits string, names []string, maxConns int) (*stack, error) {
+func newStack(c stackConfig, names []string) (*stack, error) {
+	dir, redoubtBin, maxConns := c.dir, c.redoubtBin, c.maxConns
 	s := &stack{
-		dir: dir, redoubtBin: redoubtBin, limits: limits, targets: map[string]*target{},
+		dir: dir, redoubtBin: redoubtBin, limits: c.limits, gctrace: c.gctrace, nofile: c.nofile, targets: map[string]*target{},
 		ptSecret: randHex(24), inspSecret: randHex(24), tokenKey: randHex(32),
 	}
 	if err := s.startRedis(maxConns); err != nil {
@@ -151,7 +164,11 @@ log: {level: warn}
 	if err := os.WriteFile(s.redoubtCfg, []byte(cfg), 0o600); err != nil {
 		return err
 	}
-	p, err := start(s.dir, fmt.Sprintf("redoubt-%d", port), s.redoubtEnv(), s.redoubtBin, "serve", "--config", s.redoubtCfg)
+	env := s.redoubtEnv()
+	if s.gctrace {
+		env = append(env, "GODEBUG=gctrace=1")
+	}
+	p, err := start(s.dir, fmt.Sprintf("redoubt-%d", port), env, s.redoubtBin, "serve", "--config", s.redoubtCfg)
 	if err != nil {
 		return err
 	}
@@ -185,6 +202,12 @@ func (s *stack) startHAProxy(name string, splice bool, maxConns int) error {
 	if err != nil {
 		return err
 	}
+	// HAProxy refuses to start when maxconn needs more descriptors than
+	// it may have (two per connection): cap it to what fits.
+	maxconn := maxConns + 1000
+	if s.nofile > 0 {
+		maxconn = min(maxconn, int(s.nofile-200)/2)
+	}
 	opt := ""
 	if splice {
 		opt = "  option splice-auto\n"
@@ -201,7 +224,7 @@ defaults
   default_backend be
 backend be
   server r1 127.0.0.1:%d
-`, maxConns+1000, opt, port, s.redisPort)
+`, maxconn, opt, port, s.redisPort)
 	path := filepath.Join(s.dir, fmt.Sprintf("%s-%d.cfg", name, port))
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		return err
