@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -107,7 +108,9 @@ func runBench(ctx context.Context, t *target, s scenario, redis *proc) run {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	start := time.Now()
-	out, err := exec.CommandContext(ctx, "redis-benchmark", benchArgs(t, s)...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, "redis-benchmark", benchArgs(t, s)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.CombinedOutput()
 	r.WallS = time.Since(start).Seconds()
 	if t.Proc != nil {
 		r.ProxyCPU = float64(cpuTicks(t.Proc.pid())-p0) / userHZ

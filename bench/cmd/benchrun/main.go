@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -81,6 +82,9 @@ func main() {
 	}
 	code := 0
 	if err := runAll(o); err != nil {
+		if errors.Is(err, context.Canceled) {
+			select {} // interrupted: the signal handler finishes cleaning up and exits
+		}
 		logf("error: %v", err)
 		code = 1
 	}

@@ -30,7 +30,7 @@ func straceRun(ctx context.Context, dir string, t *target, s scenario, redis *pr
 	sr := syscallRun{Scenario: s.ID, Target: t.Name}
 	out := filepath.Join(dir, fmt.Sprintf("strace-%s-%s.txt", t.Name, s.ID))
 	st := exec.Command("strace", "-c", "-f", "-p", strconv.Itoa(t.Proc.pid()), "-o", out)
-	st.Stderr = nil
+	st.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := st.Start(); err != nil {
 		sr.Err = err.Error()
 		return sr
