@@ -16,8 +16,8 @@ const (
 	DefaultMaxInlineLen       = 64 << 10  // redis-server: PROTO_INLINE_MAX_SIZE
 	DefaultShutdownGrace      = 30 * time.Second
 	DefaultDialTimeout        = 5 * time.Second
-	DefaultSpliceMinBytes     = 64 << 10
-	DefaultPassthroughBufSize = 16 << 10
+	DefaultSpliceMinBytes     = 256 << 10
+	DefaultPassthroughBufSize = 64 << 10
 	DefaultAuthFailPerAddr    = 30
 	DefaultAuthFailWindow     = time.Minute
 

@@ -155,8 +155,8 @@ type Limits struct {
 	MaxConnsPerTenant  int      `yaml:"max_conns_per_tenant"` // 0 = unlimited
 	ShutdownGrace      Duration `yaml:"shutdown_grace"`       // default 30s
 	DialTimeout        Duration `yaml:"dial_timeout"`         // default 5s
-	SpliceMinBytes     int      `yaml:"splice_min_bytes"`     // pass-through: reads this large switch to splice (default 64 KiB)
-	PassthroughBufSize int      `yaml:"passthrough_buf_size"` // pooled user-space copy buffer (default 16 KiB)
+	SpliceMinBytes     int      `yaml:"splice_min_bytes"`     // pass-through: queued bytes that switch a transfer to splice (default 256 KiB)
+	PassthroughBufSize int      `yaml:"passthrough_buf_size"` // pooled read buffer of both relays (default 64 KiB)
 	AuthFailPerAddr    int      `yaml:"auth_fail_per_addr"`   // failed logins per source address per window before refusing it (default 30; -1 disables, as 0 means default)
 	AuthFailWindow     Duration `yaml:"auth_fail_window"`     // default 1m
 }

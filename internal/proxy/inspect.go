@@ -43,6 +43,8 @@ type inspector struct {
 	// client loop state
 	inMulti, multiDirty bool
 	failures            int
+	clientErr           error // why processClient stopped (nil: QUIT)
+	closeAfterDrain     bool
 
 	// reauth (AWS IAM): next in-place login, 0 when not needed
 	reauthEvery time.Duration
@@ -98,82 +100,121 @@ func (s *Server) inspect(ctx context.Context, cn *conn, up *upstream.Conn, lg *l
 	err := in.clientLoop()
 	in.shutdown()
 	uerr := <-errc
+	in.cr.release()
 	if err == nil || isClosedErr(err) {
 		err = uerr
 	}
 	return err
 }
 
-// shutdown closes both sides once.
+// shutdown ends both sides once. It interrupts with deadlines rather than
+// closing, because it may run inside a poller callback of either
+// connection; the connections are closed by their owners afterwards.
 func (in *inspector) shutdown() {
 	in.once.Do(func() {
 		close(in.done)
-		in.cn.c.Close()
-		in.up.Close()
+		past := time.Unix(1, 0)
+		_ = in.cn.c.SetDeadline(past)
+		_ = in.up.SetDeadline(past)
 	})
 }
 
-// clientLoop reads, parses and decides client commands.
+func (in *inspector) stopped() bool {
+	select {
+	case <-in.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// clientLoop reads client commands until the client leaves or either side
+// fails. The work happens in processClient, inside the poller callback.
 func (in *inspector) clientLoop() error {
 	for {
-		data := in.cr.Bytes()
-		for len(data) > 0 {
-			n, err := resp.ParseCommand(data, &in.cmd, &in.lim)
-			if errors.Is(err, resp.ErrIncomplete) {
-				break
-			}
-			if err != nil {
-				var pe *resp.ProtocolError
-				msg := "ERR Protocol error"
-				if errors.As(err, &pe) {
-					msg = "ERR " + pe.Error()
-				}
-				in.flushUp()
-				in.local(resp.AppendError(nil, msg))
+		in.setReauthDeadline()
+		err := in.cr.Run(in.processClient)
+		if in.stopped() {
+			return nil
+		}
+		switch {
+		case err == nil: // processClient asked to stop
+			if in.clientErr == nil || in.closeAfterDrain {
 				in.finish()
-				return fmt.Errorf("client protocol error: %w", err)
 			}
-			raw := data[:n]
-			data = data[n:]
-			if len(in.cmd.Args) > 0 {
-				in.handle(raw, in.cmd.Args)
+			return in.clientErr
+		case isTimeout(err) && in.reauthEvery > 0:
+			if err := in.maybeReauth(); err != nil {
+				return err
 			}
-			in.cr.Consume(n)
-			if in.quitting {
-				in.flushUp()
-				in.finish()
-				return nil
-			}
-		}
-		if err := in.flushUp(); err != nil {
-			return err
-		}
-		in.cr.shrink()
-		if err := in.maybeReauth(); err != nil {
-			return err
-		}
-		if in.reauthEvery > 0 {
-			// Wake up for the next re-login. When one is due but held back
-			// (MULTI, subscribed, a blocked command), poll briefly: a past
-			// deadline would make every read fail at once and the session
-			// would spin without ever reading the client again.
-			dl := in.nextReauth
-			if now := time.Now(); !dl.After(now) {
-				dl = now.Add(reauthRetry)
-			}
-			_ = in.cr.SetReadDeadline(dl)
-		}
-		if err := in.cr.Fill(0); err != nil {
-			if isTimeout(err) && in.reauthEvery > 0 {
-				continue
-			}
-			if errors.Is(err, io.EOF) {
-				in.finish()
-				return nil
-			}
+		case errors.Is(err, io.EOF):
+			in.finish()
+			return nil
+		default:
 			return err
 		}
 	}
+}
+
+// processClient parses and decides every complete command in the buffer,
+// then writes the batch upstream. It runs inside the client socket's
+// poller callback: it must not close the client connection.
+func (in *inspector) processClient() bool {
+	data := in.cr.Bytes()
+	used := 0
+	for len(data) > 0 {
+		n, err := resp.ParseCommand(data, &in.cmd, &in.lim)
+		if errors.Is(err, resp.ErrIncomplete) {
+			break
+		}
+		if err != nil {
+			var pe *resp.ProtocolError
+			msg := "ERR Protocol error"
+			if errors.As(err, &pe) {
+				msg = "ERR " + pe.Error()
+			}
+			in.cr.Consume(used)
+			in.flushUp()
+			in.local(resp.AppendError(nil, msg))
+			in.clientErr, in.closeAfterDrain = fmt.Errorf("client protocol error: %w", err), true
+			return false
+		}
+		if len(in.cmd.Args) > 0 {
+			in.handle(data[:n], in.cmd.Args)
+		}
+		data = data[n:]
+		used += n
+		if in.quitting {
+			in.cr.Consume(used)
+			in.flushUp()
+			return false
+		}
+	}
+	in.cr.Consume(used)
+	if err := in.flushUp(); err != nil {
+		in.clientErr = err
+		return false
+	}
+	if err := in.maybeReauth(); err != nil {
+		in.clientErr = err
+		return false
+	}
+	return true
+}
+
+// setReauthDeadline wakes an idle session for its next re-login. When one
+// is due but held back (MULTI, subscribed, a blocked command), it polls
+// briefly: a past deadline would make every read fail at once and the
+// session would spin without ever reading the client again.
+func (in *inspector) setReauthDeadline() {
+	if in.reauthEvery <= 0 {
+		return
+	}
+	dl := in.nextReauth
+	if now := time.Now(); !dl.After(now) {
+		dl = now.Add(reauthRetry)
+	}
+	_ = in.cr.SetReadDeadline(dl)
 }
 
 // finish lets the queued replies drain, then ends the session.

@@ -17,38 +17,36 @@ func (in *inspector) upstreamLoop() error {
 	in.up.Rest = nil
 	lim := in.lim
 	st := &upState{scan: resp.NewReplyScanner(lim), lim: lim}
-	for {
-		if data := ur.Bytes(); len(data) > 0 {
-			in.mu.Lock()
-			err := in.consume(st, data)
-			drained := in.closing && in.q.len() == 0
-			in.mu.Unlock()
-			ur.Consume(len(data))
-			if err != nil {
-				in.shutdown()
-				return fmt.Errorf("upstream reply: %w", err)
-			}
-			if drained {
-				in.shutdown()
-				return nil
-			}
-		}
-		ur.shrink()
-		if err := ur.Fill(0); err != nil {
-			in.mu.Lock()
-			if !st.mid && !in.closing {
-				in.failPending()
-			}
-			in.mu.Unlock()
-			in.shutdown()
-			select {
-			case <-in.done:
-				return nil // we closed it
-			default:
-			}
-			return fmt.Errorf("upstream read: %w", err)
-		}
+	var perr error
+	drained := false
+	err := ur.Run(func() bool {
+		data := ur.Bytes()
+		in.mu.Lock()
+		perr = in.consume(st, data)
+		drained = in.closing && in.q.len() == 0
+		in.mu.Unlock()
+		ur.Consume(len(data))
+		return perr == nil && !drained
+	})
+	ur.release()
+	switch {
+	case perr != nil:
+		in.shutdown()
+		return fmt.Errorf("upstream reply: %w", perr)
+	case drained:
+		in.shutdown()
+		return nil
 	}
+	if in.stopped() {
+		return nil // we ended it
+	}
+	in.mu.Lock()
+	if !st.mid && !in.closing {
+		in.failPending()
+	}
+	in.mu.Unlock()
+	in.shutdown()
+	return fmt.Errorf("upstream read: %w", err)
 }
 
 // upState is the upstream loop's framing state.

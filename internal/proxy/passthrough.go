@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,22 +32,17 @@ func (p *bufPool) put(b *[]byte) { p.pool.Put(b) }
 // direction copies one way of a pass-through session.
 type direction struct {
 	src, dst  net.Conn
-	srcRaw    syscall.RawConn // nil when src is TLS
-	dstRaw    syscall.RawConn // nil when dst is TLS
+	r         *sockReader
+	dstRaw    syscall.RawConn // nil when dst is TLS (no splice)
 	bytes     *atomic.Int64
-	bufs      *bufPool
 	spliceMin int
-	buf       *[]byte
-	n         int
-	err       error
-	readFn    func(fd uintptr) bool
+	werr      error
 }
 
 func newDirection(src, dst net.Conn, bytes *atomic.Int64, bufs *bufPool, spliceMin int) *direction {
-	d := &direction{src: src, dst: dst, bytes: bytes, bufs: bufs, spliceMin: spliceMin}
-	d.srcRaw = rawConn(src)
+	d := &direction{src: src, dst: dst, bytes: bytes, spliceMin: spliceMin}
+	d.r = newSockReader(src, bufs, nil)
 	d.dstRaw = rawConn(dst)
-	d.readFn = d.tryRead
 	return d
 }
 
@@ -64,110 +60,62 @@ func rawConn(c net.Conn) syscall.RawConn {
 	return rc
 }
 
-// tryRead runs inside the netpoller's callback: it borrows a buffer only
-// when the read succeeds, so a parked direction holds none.
-func (d *direction) tryRead(fd uintptr) bool {
-	if d.buf == nil {
-		d.buf = d.bufs.get()
-	}
-	for {
-		n, err := unix.Read(int(fd), *d.buf)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if errors.Is(err, unix.EAGAIN) {
-			d.bufs.put(d.buf)
-			d.buf = nil
-			return false
-		}
-		if n < 0 {
-			n = 0
-		}
-		d.n, d.err = n, err
-		if err == nil && n == 0 {
-			d.err = io.EOF
-		}
-		return true
-	}
-}
-
 // run copies until src ends. It returns nil on an orderly EOF (after
 // half-closing dst) and the error otherwise.
 func (d *direction) run() error {
-	for {
-		n, err := d.read()
-		if n > 0 {
-			_, werr := d.dst.Write((*d.buf)[:n])
-			d.bytes.Add(int64(n))
-			full := n == len(*d.buf)
-			d.bufs.put(d.buf)
-			d.buf = nil
-			if werr != nil {
-				return werr
-			}
-			if full && d.srcRaw != nil && d.dstRaw != nil {
-				if err := d.spliceWhileLarge(); err != nil {
-					return err
-				}
-			}
-		} else if d.buf != nil {
-			d.bufs.put(d.buf)
-			d.buf = nil
-		}
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				closeWrite(d.dst)
-				return nil
-			}
-			return err
-		}
+	err := d.r.Run(d.forward)
+	if d.werr != nil {
+		return d.werr
 	}
+	if errors.Is(err, io.EOF) {
+		closeWrite(d.dst)
+		return nil
+	}
+	if err == nil {
+		err = io.EOF
+	}
+	return err
 }
 
-func (d *direction) read() (int, error) {
-	if d.srcRaw != nil {
-		d.n, d.err = 0, nil
-		if err := d.srcRaw.Read(d.readFn); err != nil {
-			return 0, err
-		}
-		return d.n, d.err
+// forward writes what was read to dst. It runs inside src's poller
+// callback: it may write and splice, but never close src.
+func (d *direction) forward() bool {
+	data := d.r.Bytes()
+	_, err := d.dst.Write(data)
+	d.bytes.Add(int64(len(data)))
+	d.r.Consume(len(data))
+	if err != nil {
+		d.werr = err
+		return false
 	}
-	// TLS (or another wrapper) buffers inside; a blocking read is the only
-	// correct way to wait on it, so it holds a buffer while idle.
-	d.buf = d.bufs.get()
-	return d.src.Read(*d.buf)
+	if d.r.lastFull && d.r.fd >= 0 && d.dstRaw != nil && d.spliceMin > 0 {
+		if err := d.spliceWhileLarge(d.r.fd); err != nil {
+			d.werr = err
+			return false
+		}
+	}
+	return true
 }
 
 // spliceWhileLarge moves bytes through the kernel while the socket has at
-// least spliceMin bytes queued: a large transfer is under way. Small
+// least spliceMin bytes queued: a large transfer is under way. Smaller
 // messages stay on the user-space path, where one read and one write beat
-// the two splices and the pipe bookkeeping.
-func (d *direction) spliceWhileLarge() error {
+// two splices and the pipe bookkeeping (measured: see docs/benchmarks.md).
+func (d *direction) spliceWhileLarge(fd int) error {
 	for {
-		avail, err := queued(d.srcRaw)
+		avail, err := unix.IoctlGetInt(fd, unix.SIOCINQ)
 		if err != nil || avail < d.spliceMin {
 			return nil
 		}
-		n, err := spliceN(d.srcRaw, d.dstRaw, avail)
+		n, err := spliceFrom(fd, d.dstRaw, avail)
 		d.bytes.Add(int64(n))
 		if err != nil {
 			return err
 		}
 		if n == 0 {
-			return nil // EOF; the next read reports it
+			return nil // nothing moved (EOF or EAGAIN): the read path sees why
 		}
 	}
-}
-
-// queued returns the bytes waiting in a socket's receive queue.
-func queued(rc syscall.RawConn) (int, error) {
-	var q int
-	var qerr error
-	err := rc.Control(func(fd uintptr) { q, qerr = unix.IoctlGetInt(int(fd), unix.SIOCINQ) })
-	if err != nil {
-		return 0, err
-	}
-	return q, qerr
 }
 
 func closeWrite(c net.Conn) {
@@ -188,7 +136,7 @@ func closeWrite(c net.Conn) {
 func passThrough(client, up net.Conn, in, out *atomic.Int64, bufs *bufPool, spliceMin int) error {
 	upward := newDirection(client, up, in, bufs, spliceMin)
 	downward := newDirection(up, client, out, bufs, spliceMin)
-	closeBoth := func() { client.Close(); up.Close() }
+	closeBoth := func() { abort(client); abort(up) }
 	errc := make(chan error, 1)
 	go func() {
 		err := downward.run()
@@ -204,4 +152,12 @@ func passThrough(client, up net.Conn, in, out *atomic.Int64, bufs *bufPool, spli
 		return err1
 	}
 	return err2
+}
+
+// abort interrupts every read and write on c at once (a past deadline wakes
+// parked pollers without waiting for them) and then closes it. Closing
+// alone would wait for a goroutine that is inside c's poller callback.
+func abort(c net.Conn) {
+	_ = c.SetDeadline(time.Unix(1, 0))
+	go c.Close()
 }

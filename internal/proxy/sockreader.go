@@ -10,26 +10,44 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// sockReader fills a growable buffer from a connection. On a plain TCP
-// socket it borrows its buffer from the pool only when a read returns bytes
-// and gives it back whenever it is empty, so a parked reader owns no memory
-// but its goroutine. Other connections (TLS) are read the ordinary way.
+// sockReader reads a connection into a growable buffer and hands each
+// batch of bytes to a process function.
+//
+// On a plain TCP socket it works inside the netpoller's callback
+// (syscall.RawConn.Read) for two reasons:
+//   - A parked reader owns no buffer: one is borrowed from the pool only when
+//     a read returns bytes, and given back whenever it is empty. An idle
+//     session holds its socket and its goroutine, nothing else.
+//   - After a short read the socket is drained, so the reader parks at once
+//     instead of reading again only to get EAGAIN. That saves one syscall per
+//     message. It is safe only while we stay inside one RawRead call: RawRead
+//     resets the poller's readiness on entry (prepareRead), so a new RawRead
+//     must always read before it waits, but inside the callback loop every
+//     arrival after our read still marks the descriptor ready.
+//
+// Other connections (TLS) are read the ordinary way.
 type sockReader struct {
 	c    net.Conn
 	rc   syscall.RawConn
 	bufs *bufPool
-	own  []byte // a grown buffer (large command); nil when using the pool's
+	own  []byte // a grown buffer (large message); nil when using the pool's
 	pb   *[]byte
 	buf  []byte // unconsumed bytes are buf[off:]
 	off  int
-	n    int
-	err  error
-	fn   func(fd uintptr) bool
+
+	// set for process during Run
+	fd       int  // the socket, for splice from inside the callback
+	lastFull bool // the last read filled the free space: more is likely queued
+
+	process func() bool
+	stopped bool
+	err     error
+	fn      func(fd uintptr) bool
 }
 
 func newSockReader(c net.Conn, bufs *bufPool, initial []byte) *sockReader {
-	r := &sockReader{c: c, bufs: bufs, rc: rawConn(c)}
-	r.fn = r.tryRead
+	r := &sockReader{c: c, bufs: bufs, rc: rawConn(c), fd: -1}
+	r.fn = r.readLoop
 	if len(initial) > 0 {
 		r.ensure(len(initial))
 		r.buf = append(r.buf, initial...)
@@ -88,19 +106,46 @@ func (r *sockReader) ensure(n int) {
 	r.own, r.buf = nb, nb
 }
 
-// shrink drops a grown buffer once it is empty, so one large command does
-// not pin megabytes for the rest of the session.
-func (r *sockReader) shrink() {
-	if r.own != nil && r.off == len(r.buf) {
-		r.own, r.buf, r.off = nil, nil, 0
+// room makes sure a read has somewhere to go: a buffer, and at least a
+// little free space at its end (growing it for a large message).
+func (r *sockReader) room() {
+	if r.buf == nil {
+		r.ensure(r.bufs.size)
+		return
+	}
+	if cap(r.buf)-len(r.buf) < 512 {
+		r.ensure(max(4096, cap(r.buf)))
 	}
 }
 
-func (r *sockReader) tryRead(fd uintptr) bool {
-	if r.buf == nil {
-		r.ensure(r.bufs.size)
+// Run reads until process returns false (Run returns nil), the peer
+// closes (io.EOF) or an error or deadline ends it. process sees Bytes()
+// and consumes what it has used; bytes it leaves stay for the next call.
+func (r *sockReader) Run(process func() bool) error {
+	r.process, r.stopped, r.err = process, false, nil
+	if len(r.Bytes()) > 0 && !process() {
+		return nil
 	}
+	if r.rc == nil {
+		return r.runBlocking()
+	}
+	if err := r.rc.Read(r.fn); err != nil {
+		r.release()
+		return err
+	}
+	if r.stopped {
+		return nil
+	}
+	return r.err
+}
+
+// readLoop runs inside the netpoller callback; returning false parks the
+// goroutine until the socket is readable, returning true ends Run.
+func (r *sockReader) readLoop(fd uintptr) bool {
+	r.fd = int(fd)
 	for {
+		r.room()
+		free := cap(r.buf) - len(r.buf)
 		n, err := unix.Read(int(fd), r.buf[len(r.buf):cap(r.buf)])
 		if errors.Is(err, unix.EINTR) {
 			continue
@@ -109,43 +154,53 @@ func (r *sockReader) tryRead(fd uintptr) bool {
 			r.release()
 			return false
 		}
-		if n < 0 {
-			n = 0
+		if err != nil || n <= 0 {
+			r.err = err
+			if err == nil {
+				r.err = io.EOF
+			}
+			return true
 		}
-		r.n, r.err = n, err
-		if err == nil && n == 0 {
-			r.err = io.EOF
+		r.buf = r.buf[:len(r.buf)+n]
+		r.lastFull = n == free
+		if !r.process() {
+			r.stopped = true
+			return true
 		}
-		return true
+		r.shrink()
+		r.release()
+		if !r.lastFull {
+			// Drained: park now, skipping the read that would say EAGAIN.
+			return false
+		}
 	}
 }
 
-// Fill reads at least one more byte, growing the buffer when it is full
-// (want is a hint of how much more is needed).
-func (r *sockReader) Fill(want int) error {
-	if r.buf != nil && cap(r.buf)-len(r.buf) < 512 || want > 0 && r.buf != nil && cap(r.buf)-len(r.buf) < want {
-		r.ensure(max(want, 4096))
-	}
-	if r.rc != nil {
-		r.n, r.err = 0, nil
-		if err := r.rc.Read(r.fn); err != nil {
+func (r *sockReader) runBlocking() error {
+	for {
+		r.room()
+		free := cap(r.buf) - len(r.buf)
+		n, err := r.c.Read(r.buf[len(r.buf):cap(r.buf)])
+		r.buf = r.buf[:len(r.buf)+n]
+		if n > 0 {
+			r.lastFull = n == free
+			if !r.process() {
+				return nil
+			}
+			r.shrink()
+		}
+		if err != nil {
 			return err
 		}
-		r.buf = r.buf[:len(r.buf)+r.n]
-		if r.n > 0 {
-			return nil
-		}
-		return r.err
 	}
-	if r.buf == nil {
-		r.ensure(r.bufs.size)
+}
+
+// shrink drops a grown buffer once it is empty, so one large message does
+// not pin megabytes for the rest of the session.
+func (r *sockReader) shrink() {
+	if r.own != nil && r.off == len(r.buf) {
+		r.own, r.buf, r.off = nil, nil, 0
 	}
-	n, err := r.c.Read(r.buf[len(r.buf):cap(r.buf)])
-	r.buf = r.buf[:len(r.buf)+n]
-	if n > 0 {
-		return nil
-	}
-	return err
 }
 
 // SetReadDeadline passes through to the connection (the raw path honours it).

@@ -18,11 +18,11 @@ import (
 // pipePoolSize bounds how many idle pipes we keep open between transfers.
 const pipePoolSize = 32
 
-// spliceChunk is the most we move through a pipe in one round; it matches
-// the default pipe capacity so one splice never blocks on a full pipe.
-const spliceChunk = 64 * 1024
+// pipeSize is the capacity we ask for: a bigger pipe moves more per pair
+// of splices. The kernel may give less (pipe-max-size); we use what it gives.
+const pipeSize = 1 << 20
 
-type kpipe struct{ r, w int }
+type kpipe struct{ r, w, size int }
 
 var pipePool = make(chan *kpipe, pipePoolSize)
 
@@ -44,7 +44,13 @@ func getPipe() (*kpipe, error) {
 		return nil, fmt.Errorf("pipe2: %w", err)
 	}
 	OpenPipes.Add(1)
-	return &kpipe{r: fds[0], w: fds[1]}, nil
+	p := &kpipe{r: fds[0], w: fds[1], size: 64 * 1024}
+	if _, err := unix.FcntlInt(uintptr(p.w), unix.F_SETPIPE_SZ, pipeSize); err == nil {
+		if sz, err := unix.FcntlInt(uintptr(p.w), unix.F_GETPIPE_SZ, 0); err == nil && sz > 0 {
+			p.size = sz
+		}
+	}
+	return p, nil
 }
 
 // putPipe returns an empty pipe to the pool; a pipe that may still hold
@@ -63,44 +69,45 @@ func putPipe(p *kpipe, empty bool) {
 	OpenPipes.Add(-1)
 }
 
-// spliceN moves up to n bytes already queued on src to dst through a pooled
-// pipe. It returns the bytes moved; 0 with a nil error means src reached EOF.
-func spliceN(src, dst syscall.RawConn, n int) (int, error) {
+// spliceFrom moves up to n bytes already queued on the socket src to dst
+// through a pooled pipe. It runs inside src's poller callback, so it uses
+// the descriptor directly (a nested RawRead would deadlock on its lock).
+// It returns the bytes moved; 0 with a nil error means nothing could be
+// moved (EOF, or the queue emptied), which the caller's next read sorts out.
+func spliceFrom(src int, dst syscall.RawConn, n int) (int, error) {
 	p, err := getPipe()
 	if err != nil {
 		return 0, err
 	}
-	if n > spliceChunk {
-		n = spliceChunk
-	}
+	n = min(n, p.size)
 	var in int
-	var serr error
-	rerr := src.Read(func(fd uintptr) bool {
-		var m int64
-		m, serr = unix.Splice(int(fd), nil, p.w, nil, n, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
-		in = int(m)
-		return !errors.Is(serr, unix.EAGAIN)
-	})
-	if rerr == nil {
-		rerr = serr
-	}
-	if rerr != nil || in <= 0 {
-		putPipe(p, true)
-		if in < 0 {
-			in = 0
+	for {
+		m, err := unix.Splice(src, nil, p.w, nil, n, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+		if errors.Is(err, unix.EINTR) {
+			continue
 		}
-		return 0, rerr
+		if err != nil || m <= 0 {
+			putPipe(p, true)
+			if errors.Is(err, unix.EAGAIN) {
+				err = nil
+			}
+			return 0, err
+		}
+		in = int(m)
+		break
 	}
 	left := in
 	for left > 0 {
 		var out int
 		var werr error
 		err := dst.Write(func(fd uintptr) bool {
-			var m int64
-			m, werr = unix.Splice(p.r, nil, int(fd), nil, left, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
-			out = int(m)
-			return !errors.Is(werr, unix.EAGAIN)
+			m, e := unix.Splice(p.r, nil, int(fd), nil, left, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			out, werr = int(m), e
+			return !errors.Is(e, unix.EAGAIN)
 		})
+		if err == nil && errors.Is(werr, unix.EINTR) {
+			continue
+		}
 		if err == nil {
 			err = werr
 		}
