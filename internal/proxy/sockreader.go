@@ -14,16 +14,16 @@ import (
 // batch of bytes to a process function.
 //
 // On a plain TCP socket it works inside the netpoller's callback
-// (syscall.RawConn.Read) for two reasons:
-//   - A parked reader owns no buffer: one is borrowed from the pool only when
-//     a read returns bytes, and given back whenever it is empty. An idle
-//     session holds its socket and its goroutine, nothing else.
-//   - After a short read the socket is drained, so the reader parks at once
-//     instead of reading again only to get EAGAIN. That saves one syscall per
-//     message. It is safe only while we stay inside one RawRead call: RawRead
-//     resets the poller's readiness on entry (prepareRead), so a new RawRead
-//     must always read before it waits, but inside the callback loop every
-//     arrival after our read still marks the descriptor ready.
+// (syscall.RawConn.Read): a parked reader owns no buffer. One is borrowed
+// from the pool only when a read returns bytes, and given back whenever it
+// is empty, so an idle session holds its socket and its goroutine, nothing
+// else.
+//
+// It always reads until EAGAIN before it parks. Parking right after a
+// short read would save a syscall per message, and was tried, but a short
+// read only says no more *data* is queued: a FIN (or RST) that arrived in
+// the same wake-up shows only on the next read, and no new edge would come
+// to wake us for it, so the session would hang (TestPassThroughHalfClose).
 //
 // Other connections (TLS) are read the ordinary way.
 type sockReader struct {
@@ -169,10 +169,6 @@ func (r *sockReader) readLoop(fd uintptr) bool {
 		}
 		r.shrink()
 		r.release()
-		if !r.lastFull {
-			// Drained: park now, skipping the read that would say EAGAIN.
-			return false
-		}
 	}
 }
 
