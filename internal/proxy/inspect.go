@@ -67,11 +67,15 @@ const (
 )
 
 // inspect runs the inspecting relay until either side ends.
-func (s *Server) inspect(ctx context.Context, cn *conn, up *upstream.Conn, lg *login) error {
+// It runs the client and upstream loops in two fresh goroutines and ends
+// the session when both are done.
+func (s *Server) inspect(cn *conn, up *upstream.Conn, lg *login) {
 	route := lg.id.Route
 	pol := route.Policy
 	if pol == nil {
-		return errors.New("route has no policy")
+		up.Close()
+		cn.end(errors.New("route has no policy"))
+		return
 	}
 	in := &inspector{
 		srv: s, cn: cn, up: up, route: route, pol: pol,
@@ -95,16 +99,27 @@ func (s *Server) inspect(ctx context.Context, cn *conn, up *upstream.Conn, lg *l
 	in.cr = newSockReader(cn.c, s.bufs, cn.buf)
 	cn.buf = nil
 
-	errc := make(chan error, 1)
-	go func() { errc <- in.upstreamLoop() }()
-	err := in.clientLoop()
-	in.shutdown()
-	uerr := <-errc
-	in.cr.release()
-	if err == nil || isClosedErr(err) {
-		err = uerr
+	var mu sync.Mutex
+	var cerr, uerr error
+	left := 2
+	done := func() {
+		in.shutdown() // the other loop stops too
+		mu.Lock()
+		left--
+		last := left == 0
+		err := cerr
+		if err == nil || isClosedErr(err) {
+			err = uerr
+		}
+		mu.Unlock()
+		if last {
+			in.cr.release()
+			up.Close()
+			cn.end(err)
+		}
 	}
-	return err
+	go cn.guard(in.clientLoop, func(err error) { mu.Lock(); cerr = err; mu.Unlock(); done() })
+	go cn.guard(in.upstreamLoop, func(err error) { mu.Lock(); uerr = err; mu.Unlock(); done() })
 }
 
 // shutdown ends both sides once. It interrupts with deadlines rather than

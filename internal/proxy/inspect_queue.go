@@ -46,7 +46,7 @@ func (q *queue) len() int { return q.size }
 
 func (q *queue) push(p pending) {
 	if q.size == len(q.items) {
-		n := max(16, 2*len(q.items))
+		n := max(4, 2*len(q.items))
 		items := make([]pending, n)
 		for i := 0; i < q.size; i++ {
 			items[i] = q.items[(q.head+i)%len(q.items)]

@@ -129,29 +129,37 @@ func closeWrite(c net.Conn) {
 	}
 }
 
-// passThrough relays bytes both ways untouched until both directions end or
-// one fails, then closes both connections. A client's half-close is passed
-// on (the upstream still answers what it already has); the upstream
-// closing, or any error, ends the whole session.
-func passThrough(client, up net.Conn, in, out *atomic.Int64, bufs *bufPool, spliceMin int) error {
-	upward := newDirection(client, up, in, bufs, spliceMin)
-	downward := newDirection(up, client, out, bufs, spliceMin)
-	closeBoth := func() { abort(client); abort(up) }
-	errc := make(chan error, 1)
-	go func() {
-		err := downward.run()
-		closeBoth()
-		errc <- err
-	}()
-	err1 := upward.run()
-	if err1 != nil {
-		closeBoth()
+// startPassThrough relays bytes both ways untouched, in two fresh
+// goroutines, and ends the session when both are done. A client's
+// half-close is passed on (the upstream still answers what it already
+// has); the upstream closing, or any error, ends the whole session.
+func (cn *conn) startPassThrough(up net.Conn, spliceMin int, stopTimer func() bool) {
+	client, s := cn.c, cn.sess
+	upward := newDirection(client, up, &s.BytesIn, cn.srv.bufs, spliceMin)
+	downward := newDirection(up, client, &s.BytesOut, cn.srv.bufs, spliceMin)
+	var mu sync.Mutex
+	var first error
+	left := 2
+	done := func(err error, endAll bool) {
+		if endAll || err != nil {
+			abort(client)
+			abort(up)
+		}
+		mu.Lock()
+		if first == nil {
+			first = err
+		}
+		left--
+		last := left == 0
+		mu.Unlock()
+		if last {
+			stopTimer()
+			up.Close()
+			cn.end(first)
+		}
 	}
-	err2 := <-errc
-	if err1 != nil {
-		return err1
-	}
-	return err2
+	go cn.guard(upward.run, func(err error) { done(err, false) })
+	go cn.guard(downward.run, func(err error) { done(err, true) })
 }
 
 // abort interrupts every read and write on c at once (a past deadline wakes

@@ -188,11 +188,8 @@ func (s *Server) acceptLoop(ctx context.Context, l net.Listener, name string, tc
 		if tc != nil {
 			c = tls.Server(c, tc)
 		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.serveConn(ctx, c, name)
-		}()
+		s.wg.Add(1) // done by the session's end (cn.end), wherever it runs
+		go s.serveConn(ctx, c, name)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/redoubt-proxy/redoubt/internal/resp"
@@ -17,40 +18,77 @@ import (
 
 // conn is the per-connection state of a session while it logs in.
 type conn struct {
-	srv  *Server
-	sess *Session
-	c    net.Conn
-	log  *slog.Logger
-	buf  []byte // bytes read from the client and not yet consumed
-	cmd  resp.Command
+	srv     *Server
+	sess    *Session
+	c       net.Conn
+	log     *slog.Logger
+	buf     []byte // bytes read from the client and not yet consumed
+	cmd     resp.Command
+	start   time.Time
+	endOnce sync.Once
 }
 
-// serve runs one client connection from accept to close.
+// errHandedOff means the session goes on in relay goroutines of its own,
+// which end it (cn.end) when they finish.
+var errHandedOff = errors.New("session handed to the relay")
+
+// serveConn logs one client in and hands it to a relay. The relays run in
+// fresh goroutines and this one exits: an idle session then keeps only
+// small stacks, not the one that grew during TLS, dialing and logging.
 func (s *Server) serveConn(ctx context.Context, c net.Conn, listener string) {
 	sess := s.reg.add(c, listener)
-	log := s.log.With("conn", sess.ID, "client", sess.ClientAddr)
-	cn := &conn{srv: s, sess: sess, c: c, log: log}
-	start := time.Now()
+	cn := &conn{srv: s, sess: sess, c: c, start: time.Now()}
+	cn.log = s.log.With("conn", sess.ID, "client", sess.ClientAddr)
+	var err error
 	defer func() {
 		if r := recover(); r != nil {
 			// The last guard: one connection's bug must not take the process down.
 			s.metrics.panics.Add(1)
-			log.Error("session panic", "panic", fmt.Sprint(r))
+			cn.log.Error("session panic", "panic", fmt.Sprint(r))
+			err = fmt.Errorf("panic: %v", r)
 		}
-		c.Close()
+		if !errors.Is(err, errHandedOff) {
+			cn.end(err)
+		}
+	}()
+	err = cn.run(ctx)
+}
+
+// end closes the client side, unregisters the session and logs its end.
+// It runs once, from whichever goroutine finishes the session last.
+func (cn *conn) end(err error) {
+	cn.endOnce.Do(func() {
+		if err != nil && !isClosedErr(err) {
+			cn.log.Info("session ended", "err", err)
+		}
+		cn.c.Close()
+		s, sess := cn.srv, cn.sess
 		s.reg.remove(sess)
-		attrs := []any{"duration", time.Since(start).Round(time.Millisecond), "bytes_in", sess.BytesIn.Load(), "bytes_out", sess.BytesOut.Load()}
+		attrs := []any{"duration", time.Since(cn.start).Round(time.Millisecond), "bytes_in", sess.BytesIn.Load(), "bytes_out", sess.BytesOut.Load()}
 		if id := sess.Identity(); id != nil {
 			attrs = append(attrs, "tenant", id.Tenant)
 		}
 		if r := sess.CloseReason(); r != "" {
 			attrs = append(attrs, "reason", r)
 		}
-		log.Info("disconnect", attrs...)
+		cn.log.Info("disconnect", attrs...)
+		s.wg.Done()
+	})
+}
+
+// guard runs f as a relay goroutine: a panic is recovered, counted and
+// turned into an error for done, which ends the session.
+func (cn *conn) guard(f func() error, done func(error)) {
+	var err error
+	defer func() {
+		if r := recover(); r != nil {
+			cn.srv.metrics.panics.Add(1)
+			cn.log.Error("relay panic", "panic", fmt.Sprint(r))
+			err = fmt.Errorf("panic: %v", r)
+		}
+		done(err)
 	}()
-	if err := cn.run(ctx); err != nil && !isClosedErr(err) {
-		log.Info("session ended", "err", err)
-	}
+	err = f()
 }
 
 func isClosedErr(err error) bool {
@@ -257,8 +295,10 @@ func (cn *conn) fill() error {
 	if len(cn.buf) >= preAuthBufCap {
 		return errBufferCap
 	}
-	if cap(cn.buf)-len(cn.buf) < 512 {
-		nb := make([]byte, len(cn.buf), max(2*cap(cn.buf), 4096))
+	if cap(cn.buf)-len(cn.buf) < 256 {
+		// Logins are small: start at 512 bytes and grow only when a
+		// client sends more (bounded by preAuthBufCap).
+		nb := make([]byte, len(cn.buf), max(2*cap(cn.buf), 512))
 		copy(nb, cn.buf)
 		cn.buf = nb
 	}
@@ -291,7 +331,12 @@ func (cn *conn) connect(ctx context.Context, lg *login) error {
 		cn.c.Write(replyUnavailable)
 		return nil
 	}
-	defer up.Close()
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			up.Close()
+		}
+	}()
 	if !cn.sess.setUpstream(up) {
 		return nil // closed (revoked or shutdown) while dialing
 	}
@@ -312,6 +357,9 @@ func (cn *conn) connect(ctx context.Context, lg *login) error {
 		}
 	}
 	cn.log.Debug("connected", "upstream", route.Target.Name, "pass_through", route.PassThrough)
+	// The login's parsed arguments alias the pre-auth buffer: drop them so
+	// a long-lived session does not keep that buffer alive.
+	cn.cmd = resp.Command{}
 	if route.PassThrough {
 		// Commands pipelined behind the login go first, in order.
 		if len(cn.buf) > 0 {
@@ -321,13 +369,17 @@ func (cn *conn) connect(ctx context.Context, lg *login) error {
 			cn.sess.BytesIn.Add(int64(len(cn.buf)))
 		}
 		cn.buf = nil
+		stop := func() bool { return false }
 		if route.MaxAge > 0 {
 			// Pass-through bytes cannot carry an in-place re-login (AWS IAM
 			// closes connections after 12 h): end the session before that.
-			t := time.AfterFunc(maxAgeJitter(route.MaxAge), func() { cn.sess.Close("max connection age") })
-			defer t.Stop()
+			stop = time.AfterFunc(maxAgeJitter(route.MaxAge), func() { cn.sess.Close("max connection age") }).Stop
 		}
-		return passThrough(cn.c, up.Conn, &cn.sess.BytesIn, &cn.sess.BytesOut, cn.srv.bufs, lim.SpliceMinBytes)
+		handedOff = true
+		cn.startPassThrough(up.Conn, lim.SpliceMinBytes, stop)
+		return errHandedOff
 	}
-	return cn.srv.inspect(ctx, cn, up, lg)
+	handedOff = true
+	cn.srv.inspect(cn, up, lg)
+	return errHandedOff
 }
