@@ -45,6 +45,18 @@ func parseHello(args [][]byte) (*helloRequest, []byte) {
 	return h, nil
 }
 
+// authArgs splits AUTH's arguments: AUTH <secret> or AUTH <user> <secret>.
+// ok is false for any other arity.
+func authArgs(args [][]byte) (user, pass []byte, ok bool) {
+	switch len(args) {
+	case 2:
+		return nil, args[1], true
+	case 3:
+		return args[1], args[2], true
+	}
+	return nil, nil, false
+}
+
 // printable echoes at most 64 bytes of a client argument in an error,
 // without control characters that could break the reply framing.
 func printable(b []byte) string {

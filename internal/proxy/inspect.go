@@ -415,13 +415,8 @@ func (in *inspector) setLastLocal(b []byte) {
 // a connection stays with the tenant it logged in as (one route, one
 // policy, one audit trail), never half in one tenant and half in another.
 func (in *inspector) reauth(args [][]byte) {
-	var user, pass []byte
-	switch len(args) {
-	case 2:
-		pass = args[1]
-	case 3:
-		user, pass = args[1], args[2]
-	default:
+	user, pass, ok := authArgs(args)
+	if !ok {
 		in.local(replyAuthArity)
 		return
 	}

@@ -188,13 +188,8 @@ func (cn *conn) handshake(pre *tenant.Identity) (*login, error) {
 		name := args[0]
 		switch {
 		case resp.EqualFold(name, "AUTH"):
-			var user, pass []byte
-			switch len(args) {
-			case 2:
-				pass = args[1]
-			case 3:
-				user, pass = args[1], args[2]
-			default:
+			user, pass, ok := authArgs(args)
+			if !ok {
 				cn.c.Write(replyAuthArity)
 				continue
 			}
