@@ -54,6 +54,14 @@ func (s *Session) Close(reason string) {
 	s.closed, s.reason = true, reason
 	client, up := s.client, s.up
 	s.mu.Unlock()
+	// Wake every parked read and write on both sockets first: Close waits
+	// for a relay inside a socket's poller callback, and that relay may be
+	// blocked writing to the other socket.
+	past := time.Unix(1, 0)
+	_ = client.SetDeadline(past)
+	if up != nil {
+		_ = up.SetDeadline(past)
+	}
 	client.Close()
 	if up != nil {
 		up.Close()
