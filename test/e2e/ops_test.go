@@ -141,3 +141,49 @@ func TestAdminEndpoint(t *testing.T) {
 		return !strings.Contains(list, `"tenant":"bob"`)
 	})
 }
+
+// limits.max_conns_per_tenant and limits.max_connections refuse the
+// connection over the cap with a Redis-style error, and free the slot when
+// a session ends.
+func TestConnectionLimits(t *testing.T) {
+	t.Setenv("BOB_SECRET", bobSecret)
+	t.Setenv("ALICE_SECRET", aliceSecret)
+	up := redistest.Start(t)
+	addr := freeAddr(t)
+	startGateway(t, fmt.Sprintf(`
+listen: [{address: %s}]
+upstreams: {main: {address: %s}}
+tenants:
+  - {name: bob, secret_env: BOB_SECRET, upstream: main, db: 1, role: readwrite}
+  - {name: alice, secret_env: ALICE_SECRET, upstream: main, db: 2, role: readwrite}
+limits: {max_conns_per_tenant: 2, max_connections: 3}
+`, addr, up.Addr), addr)
+	login := func(secret string) *rawConn {
+		c := dialRaw(t, addr)
+		c.send("AUTH " + secret + "\r\n")
+		return c
+	}
+	b1, b2 := login(bobSecret), login(bobSecret)
+	b1.expect("+OK\r\n")
+	b2.expect("+OK\r\n")
+	b3 := login(bobSecret)
+	b3.expect("-ERR max number of connections for this tenant reached\r\n")
+	b3.expectClosed()
+
+	a1 := login(aliceSecret) // another tenant still gets in: 3 sessions in all
+	a1.expect("+OK\r\n")
+	over := dialRaw(t, addr)
+	over.expect("-ERR max number of clients reached\r\n")
+	over.expectClosed()
+
+	b1.Close() // frees a slot for bob and one in total
+	waitFor(t, 5*time.Second, "bob's slot to be freed", func() bool {
+		c := dialRaw(t, addr)
+		defer c.Close()
+		c.send("AUTH " + bobSecret + "\r\nPING\r\n")
+		buf := make([]byte, 64)
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, _ := io.ReadAtLeast(c, buf, 5)
+		return strings.HasPrefix(string(buf[:n]), "+OK\r\n")
+	})
+}
