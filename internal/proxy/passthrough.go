@@ -37,6 +37,9 @@ type direction struct {
 	bytes     *atomic.Int64
 	spliceMin int
 	werr      error
+	// halfClose passes src's EOF on to dst. Only the client's EOF needs
+	// it; the upstream's ends the session, which closes the client anyway.
+	halfClose bool
 }
 
 func newDirection(src, dst net.Conn, bytes *atomic.Int64, bufs *bufPool, spliceMin int) *direction {
@@ -68,7 +71,9 @@ func (d *direction) run() error {
 		return d.werr
 	}
 	if errors.Is(err, io.EOF) {
-		closeWrite(d.dst)
+		if d.halfClose {
+			closeWrite(d.dst)
+		}
 		return nil
 	}
 	if err == nil {
@@ -137,13 +142,14 @@ func (cn *conn) startPassThrough(up net.Conn, spliceMin int, stopTimer func() bo
 	client, s := cn.c, cn.sess
 	upward := newDirection(client, up, &s.BytesIn, cn.srv.bufs, spliceMin)
 	downward := newDirection(up, client, &s.BytesOut, cn.srv.bufs, spliceMin)
+	upward.halfClose = true
 	var mu sync.Mutex
 	var first error
 	left := 2
 	done := func(err error, endAll bool) {
 		if endAll || err != nil {
-			abort(client)
-			abort(up)
+			interrupt(client)
+			interrupt(up)
 		}
 		mu.Lock()
 		if first == nil {
@@ -162,10 +168,9 @@ func (cn *conn) startPassThrough(up net.Conn, spliceMin int, stopTimer func() bo
 	go cn.guard(downward.run, func(err error) { done(err, true) })
 }
 
-// abort interrupts every read and write on c at once (a past deadline wakes
-// parked pollers without waiting for them) and then closes it. Closing
-// alone would wait for a goroutine that is inside c's poller callback.
-func abort(c net.Conn) {
+// interrupt wakes every read and write parked on c at once with a past
+// deadline. It never waits, unlike Close, which would wait for a goroutine
+// inside c's poller callback; the session's last relay goroutine closes c.
+func interrupt(c net.Conn) {
 	_ = c.SetDeadline(time.Unix(1, 0))
-	go c.Close()
 }

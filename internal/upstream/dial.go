@@ -64,9 +64,7 @@ func Dial(ctx context.Context, t *Target, opts LoginOptions) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial upstream %s: %w", t.Name, err)
 	}
-	if tc, ok := raw.(*net.TCPConn); ok {
-		_ = tc.SetKeepAlive(true)
-	}
+	// net.Dialer already enables TCP keep-alive (15 s) on the connection.
 	conn := raw
 	if t.TLS != nil {
 		tc := tls.Client(raw, t.TLS)
