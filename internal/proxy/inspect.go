@@ -493,7 +493,7 @@ func (in *inspector) injectLogin() {
 	defer cancel()
 	user, pass, err := t.Creds.Credentials(ctx)
 	if err != nil {
-		in.cn.log.Warn("upstream credentials for re-login", "err", err)
+		in.cn.logger().Warn("upstream credentials for re-login", "err", err)
 		return
 	}
 	if user == "" {

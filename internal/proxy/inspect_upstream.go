@@ -192,7 +192,7 @@ func (in *inspector) handleFull(st *upState) {
 	switch x {
 	case xSwallow:
 		if v.Type == resp.TypeError {
-			in.cn.log.Warn("upstream refused an injected command", "reply", string(v.Str))
+			in.cn.logger().Warn("upstream refused an injected command", "reply", string(v.Str))
 		}
 	case xReplace:
 		in.writeClient(f.local)

@@ -21,8 +21,8 @@ type conn struct {
 	srv     *Server
 	sess    *Session
 	c       net.Conn
-	log     *slog.Logger
-	buf     []byte // bytes read from the client and not yet consumed
+	log     *slog.Logger // built on first use: see logger
+	buf     []byte       // bytes read from the client and not yet consumed
 	cmd     resp.Command
 	start   time.Time
 	endOnce sync.Once
@@ -38,13 +38,12 @@ var errHandedOff = errors.New("session handed to the relay")
 func (s *Server) serveConn(ctx context.Context, c net.Conn, listener string) {
 	sess := s.reg.add(c, listener)
 	cn := &conn{srv: s, sess: sess, c: c, start: time.Now()}
-	cn.log = s.log.With("conn", sess.ID, "client", sess.ClientAddr)
 	var err error
 	defer func() {
 		if r := recover(); r != nil {
 			// The last guard: one connection's bug must not take the process down.
 			s.metrics.panics.Add(1)
-			cn.log.Error("session panic", "panic", fmt.Sprint(r))
+			cn.logger().Error("session panic", "panic", fmt.Sprint(r))
 			err = fmt.Errorf("panic: %v", r)
 		}
 		if !errors.Is(err, errHandedOff) {
@@ -54,24 +53,36 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn, listener string) {
 	err = cn.run(ctx)
 }
 
+// logger returns the session's logger, with its connection id, client
+// address and tenant. It is built on first use and not kept: most sessions
+// log only when they end, and an idle session should not hold a handler
+// clone for its whole life.
+func (cn *conn) logger() *slog.Logger {
+	if cn.log != nil {
+		return cn.log // tests inject one
+	}
+	attrs := []any{"conn", cn.sess.ID, "client", cn.sess.ClientAddr}
+	if id := cn.sess.Identity(); id != nil {
+		attrs = append(attrs, "tenant", id.Tenant)
+	}
+	return cn.srv.log.With(attrs...)
+}
+
 // end closes the client side, unregisters the session and logs its end.
 // It runs once, from whichever goroutine finishes the session last.
 func (cn *conn) end(err error) {
 	cn.endOnce.Do(func() {
 		if err != nil && !isClosedErr(err) {
-			cn.log.Info("session ended", "err", err)
+			cn.logger().Info("session ended", "err", err)
 		}
 		cn.c.Close()
 		s, sess := cn.srv, cn.sess
 		s.reg.remove(sess)
 		attrs := []any{"duration", time.Since(cn.start).Round(time.Millisecond), "bytes_in", sess.BytesIn.Load(), "bytes_out", sess.BytesOut.Load()}
-		if id := sess.Identity(); id != nil {
-			attrs = append(attrs, "tenant", id.Tenant)
-		}
 		if r := sess.CloseReason(); r != "" {
 			attrs = append(attrs, "reason", r)
 		}
-		cn.log.Info("disconnect", attrs...)
+		cn.logger().Info("disconnect", attrs...) // logger adds conn, client, tenant
 		s.wg.Done()
 	})
 }
@@ -83,7 +94,7 @@ func (cn *conn) guard(f func() error, done func(error)) {
 	defer func() {
 		if r := recover(); r != nil {
 			cn.srv.metrics.panics.Add(1)
-			cn.log.Error("relay panic", "panic", fmt.Sprint(r))
+			cn.logger().Error("relay panic", "panic", fmt.Sprint(r))
 			err = fmt.Errorf("panic: %v", r)
 		}
 		done(err)
@@ -313,7 +324,6 @@ func (cn *conn) connect(ctx context.Context, lg *login) error {
 		cn.c.Write(replyTenantLimit)
 		return fmt.Errorf("tenant %s at its connection limit", lg.id.Tenant)
 	}
-	cn.log = cn.log.With("tenant", lg.id.Tenant)
 	route := lg.id.Route
 	opts := upstream.LoginOptions{DB: route.DB, ClientName: "redoubt-" + lg.id.Tenant, WantClientID: !route.PassThrough}
 	if lg.hello != nil {
@@ -322,7 +332,7 @@ func (cn *conn) connect(ctx context.Context, lg *login) error {
 	up, err := cn.srv.dial(ctx, route.Target, opts)
 	if err != nil {
 		cn.srv.metrics.upstreamErrors.Add(1)
-		cn.log.Warn("upstream unavailable", "upstream", route.Target.Name, "err", err)
+		cn.logger().Warn("upstream unavailable", "upstream", route.Target.Name, "err", err)
 		cn.c.Write(replyUnavailable)
 		return nil
 	}
@@ -351,7 +361,7 @@ func (cn *conn) connect(ctx context.Context, lg *login) error {
 			return err
 		}
 	}
-	cn.log.Debug("connected", "upstream", route.Target.Name, "pass_through", route.PassThrough)
+	cn.logger().Debug("connected", "upstream", route.Target.Name, "pass_through", route.PassThrough)
 	// The login's parsed arguments alias the pre-auth buffer: drop them so
 	// a long-lived session does not keep that buffer alive.
 	cn.cmd = resp.Command{}
