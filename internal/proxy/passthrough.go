@@ -31,7 +31,7 @@ func (p *bufPool) put(b *[]byte) { p.pool.Put(b) }
 
 // direction copies one way of a pass-through session.
 type direction struct {
-	src, dst  net.Conn
+	dst       net.Conn
 	r         *sockReader
 	dstRaw    syscall.RawConn // nil when dst is TLS (no splice)
 	bytes     *atomic.Int64
@@ -43,7 +43,7 @@ type direction struct {
 }
 
 func newDirection(src, dst net.Conn, bytes *atomic.Int64, bufs *bufPool, spliceMin int) *direction {
-	d := &direction{src: src, dst: dst, bytes: bytes, spliceMin: spliceMin}
+	d := &direction{dst: dst, bytes: bytes, spliceMin: spliceMin}
 	d.r = newSockReader(src, bufs, nil)
 	d.dstRaw = rawConn(dst)
 	return d

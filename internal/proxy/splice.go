@@ -30,9 +30,6 @@ var pipePool = make(chan *kpipe, pipePoolSize)
 // and metrics can show that large transfers really take that path.
 var SpliceBytes atomic.Int64
 
-// OpenPipes counts kernel pipes currently open (pooled or in use).
-var OpenPipes atomic.Int64
-
 func getPipe() (*kpipe, error) {
 	select {
 	case p := <-pipePool:
@@ -43,7 +40,6 @@ func getPipe() (*kpipe, error) {
 	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		return nil, fmt.Errorf("pipe2: %w", err)
 	}
-	OpenPipes.Add(1)
 	p := &kpipe{r: fds[0], w: fds[1], size: 64 * 1024}
 	if _, err := unix.FcntlInt(uintptr(p.w), unix.F_SETPIPE_SZ, pipeSize); err == nil {
 		if sz, err := unix.FcntlInt(uintptr(p.w), unix.F_GETPIPE_SZ, 0); err == nil && sz > 0 {
@@ -66,7 +62,6 @@ func putPipe(p *kpipe, empty bool) {
 	}
 	unix.Close(p.r)
 	unix.Close(p.w)
-	OpenPipes.Add(-1)
 }
 
 // spliceFrom moves up to n bytes already queued on the socket src to dst

@@ -194,7 +194,7 @@ func (v *tokenVerifier) Revoked(id *Identity) bool {
 	return false
 }
 
-// routeFor returns the current route of a token identity after a reload.
+// sameAdhoc reports whether an ad-hoc route is still allowed after a reload.
 func (v *tokenVerifier) sameAdhoc(id *Identity) bool {
 	if id.Route == nil || id.Route.Target == nil {
 		return false

@@ -6,6 +6,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"net"
 	"os"
@@ -190,7 +191,7 @@ func (r *rawConn) expectClosed() {
 
 // sha256hex is what secret_sha256 holds.
 func sha256hex(s string) string {
-	d := sum256(s)
+	d := sha256.Sum256([]byte(s))
 	return fmt.Sprintf("%x", d[:])
 }
 
