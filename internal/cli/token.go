@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/redoubt-proxy/redoubt/internal/tenant"
 	"github.com/redoubt-proxy/redoubt/internal/token"
 )
 
@@ -39,11 +40,7 @@ func newTokenIssueCmd(stdout, stderr io.Writer) *cobra.Command {
 			if len(cfg.Tokens.Keys) == 0 {
 				return configErr(errors.New("tokens.keys is empty: no key to sign with"))
 			}
-			keys := make([]token.Key, 0, len(cfg.Tokens.Keys))
-			for _, k := range cfg.Tokens.Keys {
-				keys = append(keys, token.Key{ID: k.ID, Secret: k.Secret})
-			}
-			kr, err := token.NewKeyring(keys)
+			kr, err := tenant.Keyring(cfg.Tokens.Keys)
 			if err != nil {
 				return configErr(err)
 			}
@@ -128,13 +125,9 @@ func newTokenInspectCmd(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			keys := make([]token.Key, 0, len(cfg.Tokens.Keys))
-			for _, k := range cfg.Tokens.Keys {
-				keys = append(keys, token.Key{ID: k.ID, Secret: k.Secret})
-			}
-			kr, err := token.NewKeyring(keys)
+			kr, err := tenant.Keyring(cfg.Tokens.Keys)
 			if err != nil {
-				return configErr(fmt.Errorf("tokens.keys: %w", err))
+				return configErr(err)
 			}
 			if _, err := kr.Verify(args[0], time.Now()); err != nil {
 				fmt.Fprintln(stdout, "verify: FAILED:", err)

@@ -49,16 +49,14 @@ func newTokenVerifier(cfg *config.Config, tenants []*Tenant, creds CredsFunc, no
 		routes:       make(map[string]*Route),
 	}
 	if len(cfg.Tokens.Keys) > 0 {
-		keys := make([]token.Key, 0, len(cfg.Tokens.Keys))
-		for _, k := range cfg.Tokens.Keys {
-			keys = append(keys, token.Key{ID: k.ID, Secret: k.Secret})
-			v.keyFP[k.ID] = sha256.Sum256(k.Secret)
-		}
-		kr, err := token.NewKeyring(keys)
+		kr, err := Keyring(cfg.Tokens.Keys)
 		if err != nil {
-			return nil, fmt.Errorf("tokens.keys: %w", err)
+			return nil, err
 		}
 		v.keyring = kr
+		for _, k := range cfg.Tokens.Keys {
+			v.keyFP[k.ID] = sha256.Sum256(k.Secret)
+		}
 	}
 	allow, err := token.ParseAllowList(cfg.Tokens.AllowUpstreams)
 	if err != nil {
@@ -72,6 +70,20 @@ func newTokenVerifier(cfg *config.Config, tenants []*Tenant, creds CredsFunc, no
 		v.tenants[t.Name] = t
 	}
 	return v, nil
+}
+
+// Keyring builds the key ring of tokens.keys: the first key signs, all
+// verify. The gateway and the token CLI commands share it.
+func Keyring(keys []config.TokenKey) (*token.Keyring, error) {
+	tk := make([]token.Key, 0, len(keys))
+	for _, k := range keys {
+		tk = append(tk, token.Key{ID: k.ID, Secret: k.Secret})
+	}
+	kr, err := token.NewKeyring(tk)
+	if err != nil {
+		return nil, fmt.Errorf("tokens.keys: %w", err)
+	}
+	return kr, nil
 }
 
 // Verify implements TokenVerifier.
