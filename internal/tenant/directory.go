@@ -60,6 +60,9 @@ type Identity struct {
 	Method  string // "secret", "token", "legacy", "mtls"
 	TokenID string // signed tokens only, for revocation
 	KeyID   string // signed tokens only: removing the key revokes its tokens
+	// AdHoc: the route came from the token itself (an ad-hoc signed token
+	// or a legacy token), not from a configured tenant.
+	AdHoc bool
 	// SecretFP is the SHA-256 of the secret that verified the login (the
 	// tenant's secret, the signing key or the legacy secret): changing that
 	// secret in the configuration ends the session.
@@ -86,7 +89,8 @@ type TokenVerifier interface {
 	// Verify returns ok=false when cred is not a token at all, so the
 	// caller can try other credential kinds.
 	Verify(cred []byte) (id *Identity, ok bool, err error)
-	// Revoked reports whether a live session's identity was revoked.
+	// Revoked reports whether a live session's identity was revoked, or
+	// its ad-hoc route is no longer allowed.
 	Revoked(id *Identity) bool
 }
 
@@ -209,9 +213,8 @@ func (d *Directory) StillValid(id *Identity) bool {
 		if d.tokens == nil || d.tokens.Revoked(id) {
 			return false
 		}
-		if tv, ok := d.tokens.(*tokenVerifier); ok && id.Route.Target != nil && strings.HasPrefix(id.Route.Target.Name, "token:") {
-			// An ad-hoc route stays valid while allow_upstreams still allows it.
-			return tv.sameAdhoc(id)
+		if id.AdHoc {
+			return true // no configured tenant behind it to compare with
 		}
 	}
 	t, ok := d.byName[id.Tenant]

@@ -129,7 +129,7 @@ func (v *tokenVerifier) verifySigned(s string) (*Identity, bool, error) {
 	if err != nil {
 		return nil, true, reject(err.Error())
 	}
-	id.Tenant, id.Route = "token-"+c.ID, r
+	id.Tenant, id.Route, id.AdHoc = "token-"+c.ID, r, true
 	return id, true, nil
 }
 
@@ -145,7 +145,7 @@ func (v *tokenVerifier) verifyLegacy(s string) (*Identity, bool, error) {
 	if err != nil {
 		return nil, true, reject(err.Error())
 	}
-	return &Identity{Tenant: "legacy-" + up, Route: r, Method: "legacy", SecretFP: v.legacyFP}, true, nil
+	return &Identity{Tenant: "legacy-" + up, Route: r, Method: "legacy", SecretFP: v.legacyFP, AdHoc: true}, true, nil
 }
 
 // looksLegacy is a cheap test for base64("HOST:PORT HASH").
@@ -193,23 +193,21 @@ func (v *tokenVerifier) route(addr string, db int, role string) (*Route, error) 
 	return r, nil
 }
 
-// Revoked implements TokenVerifier: a token id on the revoked list, or a
-// signing key no longer configured, ends the session.
+// Revoked implements TokenVerifier: a token id on the revoked list, a
+// signing key removed or given a new secret, a changed or unset legacy
+// secret, or an ad-hoc route that allow_upstreams no longer allows ends
+// the session.
 func (v *tokenVerifier) Revoked(id *Identity) bool {
 	switch id.Method {
 	case "token":
 		fp, ok := v.keyFP[id.KeyID]
-		return v.keyring == nil || v.revoked[id.TokenID] || !ok || fp != id.SecretFP
+		if v.keyring == nil || v.revoked[id.TokenID] || !ok || fp != id.SecretFP {
+			return true
+		}
 	case "legacy":
-		return v.legacySecret == "" || v.legacyFP != id.SecretFP
+		if v.legacySecret == "" || v.legacyFP != id.SecretFP {
+			return true
+		}
 	}
-	return false
-}
-
-// sameAdhoc reports whether an ad-hoc route is still allowed after a reload.
-func (v *tokenVerifier) sameAdhoc(id *Identity) bool {
-	if id.Route == nil || id.Route.Target == nil {
-		return false
-	}
-	return v.allow.Allows(id.Route.Target.Address)
+	return id.AdHoc && !v.allow.Allows(id.Route.Target.Address)
 }
