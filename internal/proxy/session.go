@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redoubt-proxy/redoubt/internal/config"
 	"github.com/redoubt-proxy/redoubt/internal/resp"
 	"github.com/redoubt-proxy/redoubt/internal/tenant"
 	"github.com/redoubt-proxy/redoubt/internal/upstream"
@@ -165,6 +166,8 @@ func (cn *conn) handshake(pre *tenant.Identity) (*login, error) {
 	lim := cn.srv.limits()
 	rl := resp.DefaultLimits()
 	rl.PreAuth = true
+	rl.PreAuthMaxArgs = lim.PreAuthMaxArgs
+	rl.PreAuthMaxBulk = int64(lim.PreAuthMaxBulk)
 	rl.MaxInlineLen = lim.MaxInlineLen
 	failures := 0
 	for {
@@ -293,12 +296,16 @@ func isTimeout(err error) bool {
 var errBufferCap = errors.New("request buffer limit reached")
 
 // preAuthBufCap bounds what an unauthenticated client can make us hold:
-// redis-server's own caps are 10 arguments of 16 KiB.
-const preAuthBufCap = 256 * 1024
+// room for the largest command the pre-auth limits allow (10 arguments of
+// 16 KiB by default), at least 256 KiB, never more than 64 MiB.
+func preAuthBufCap(l *config.Limits) int {
+	need := int64(l.PreAuthMaxArgs)*(int64(l.PreAuthMaxBulk)+32) + 64
+	return int(min(max(need, 256<<10), 64<<20))
+}
 
 // fill reads more client bytes into cn.buf.
 func (cn *conn) fill() error {
-	if len(cn.buf) >= preAuthBufCap {
+	if len(cn.buf) >= preAuthBufCap(cn.srv.limits()) {
 		return errBufferCap
 	}
 	if cap(cn.buf)-len(cn.buf) < 256 {

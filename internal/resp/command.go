@@ -122,7 +122,7 @@ func parseMultibulk(buf []byte, cmd *Command, lim *Limits) (int, error) {
 		switch {
 		case !ok || count > math.MaxInt32:
 			return 0, protoErr("invalid multibulk length")
-		case count > preAuthMaxArgs && lim.preAuth():
+		case lim.preAuth() && count > lim.preAuthArgs():
 			return 0, protoErr("unauthenticated multibulk length")
 		case count > lim.maxArray():
 			// redis accepts up to INT_MAX; we cap lower, same error.
@@ -149,7 +149,7 @@ func parseMultibulk(buf []byte, cmd *Command, lim *Limits) (int, error) {
 		switch {
 		case !ok || size < 0 || size > maxBulk:
 			return 0, protoErr("invalid bulk length")
-		case size > preAuthMaxBulkLen && lim.preAuth():
+		case lim.preAuth() && size > lim.preAuthBulk():
 			return 0, protoErr("unauthenticated bulk length")
 		}
 		start := cr + 2

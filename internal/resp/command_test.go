@@ -92,6 +92,7 @@ func TestParseCommandValid(t *testing.T) {
 
 func TestParseCommandErrors(t *testing.T) {
 	pre := &Limits{PreAuth: true}
+	custom := &Limits{PreAuth: true, PreAuthMaxArgs: 3, PreAuthMaxBulk: 100}
 	long := strings.Repeat("1", 64*1024+1)
 	tests := []struct {
 		desc string
@@ -100,6 +101,8 @@ func TestParseCommandErrors(t *testing.T) {
 		want string
 	}{
 		{desc: "non-numeric count", in: "*abc\r\n", want: "invalid multibulk length"},
+		{desc: "configured pre-auth args", in: "*4\r\n", lim: custom, want: "unauthenticated multibulk length"},
+		{desc: "configured pre-auth bulk", in: "*1\r\n$101\r\n", lim: custom, want: "unauthenticated bulk length"},
 		{desc: "empty count", in: "*\r\n", want: "invalid multibulk length"},
 		{desc: "minus zero", in: "*-0\r\n", want: "invalid multibulk length"},
 		{desc: "leading zero", in: "*01\r\n", want: "invalid multibulk length"},
@@ -163,6 +166,8 @@ func TestParseCommandIncomplete(t *testing.T) {
 		{desc: "512MiB bulk declared", in: "*1\r\n$536870912\r\n"},
 		{desc: "pre-auth 10 args is fine", in: "*10\r\n", lim: &Limits{PreAuth: true}},
 		{desc: "pre-auth 16384 bulk is fine", in: "*1\r\n$16384\r\n", lim: &Limits{PreAuth: true}},
+		{desc: "configured pre-auth args at the limit", in: "*3\r\n", lim: &Limits{PreAuth: true, PreAuthMaxArgs: 3}},
+		{desc: "raised pre-auth bulk", in: "*1\r\n$20000\r\n", lim: &Limits{PreAuth: true, PreAuthMaxBulk: 20000}},
 		{desc: "NUL in count within limit waits", in: "*1\x00\r\n$4\r\nPING\r\n"},
 		{desc: "NUL in inline within limit waits", in: "PI\x00NG\r\n"},
 		{desc: "inline at the size limit", in: strings.Repeat("a", 64*1024)},

@@ -9,10 +9,13 @@ type Limits struct {
 	MaxArrayLen  int   // largest declared array / map count; default 1M
 	MaxInlineLen int   // longest inline request or header line; default 64 KiB (PROTO_INLINE_MAX_SIZE)
 	MaxDepth     int   // deepest reply nesting; default 128
-	// PreAuth applies redis-server's limits for unauthenticated clients: a
-	// multibulk of more than 10 arguments or a bulk longer than 16384 bytes
-	// is a protocol error.
+	// PreAuth applies the limits for unauthenticated clients: a multibulk
+	// of more than PreAuthMaxArgs arguments or a bulk longer than
+	// PreAuthMaxBulk bytes is a protocol error.
 	PreAuth bool
+	// Defaults are redis-server's: 10 arguments, 16384 bytes.
+	PreAuthMaxArgs int
+	PreAuthMaxBulk int64
 }
 
 const (
@@ -70,3 +73,17 @@ func (l *Limits) maxDepth() int {
 }
 
 func (l *Limits) preAuth() bool { return l != nil && l.PreAuth }
+
+func (l *Limits) preAuthArgs() int64 {
+	if l == nil || l.PreAuthMaxArgs <= 0 {
+		return preAuthMaxArgs
+	}
+	return int64(l.PreAuthMaxArgs)
+}
+
+func (l *Limits) preAuthBulk() int64 {
+	if l == nil || l.PreAuthMaxBulk <= 0 {
+		return preAuthMaxBulkLen
+	}
+	return l.PreAuthMaxBulk
+}

@@ -184,3 +184,35 @@ tenants:
 		t.Fatalf("unrelated session broke: %v", err)
 	}
 }
+
+// limits.preauth_max_args / preauth_max_bulk replace redis-server's caps
+// (10 arguments, 16 KiB) before login, lowered or raised.
+func TestPreAuthLimitsAreConfigurable(t *testing.T) {
+	for _, tc := range []struct {
+		desc, limits, send, want string
+		closed                   bool
+	}{
+		{desc: "lowered argument cap", limits: "{preauth_max_args: 3}", send: "*4\r\n",
+			want: "-ERR Protocol error: unauthenticated multibulk length\r\n", closed: true},
+		{desc: "lowered bulk cap", limits: "{preauth_max_bulk: 100}", send: "*2\r\n$4\r\nAUTH\r\n$101\r\n",
+			want: "-ERR Protocol error: unauthenticated bulk length\r\n", closed: true},
+		// A 20,000-byte credential is a protocol error under the default
+		// cap; with the cap raised it is simply a wrong secret.
+		{desc: "raised bulk cap", limits: "{preauth_max_bulk: 20000}",
+			send: "*2\r\n$4\r\nAUTH\r\n$20000\r\n" + strings.Repeat("x", 20000) + "\r\n",
+			want: "-WRONGPASS invalid username-password pair or user is disabled.\r\n"},
+		{desc: "default bulk cap", limits: "{}",
+			send: "*2\r\n$4\r\nAUTH\r\n$20000\r\n" + strings.Repeat("x", 20000) + "\r\n",
+			want: "-ERR Protocol error: unauthenticated bulk length\r\n", closed: true},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			s := startCore(t, "limits: "+tc.limits+"\n")
+			c := dialRaw(t, s.addr)
+			c.send(tc.send)
+			c.expect(tc.want)
+			if tc.closed {
+				c.expectClosed()
+			}
+		})
+	}
+}
