@@ -15,11 +15,7 @@ import (
 
 	"github.com/redoubt-proxy/redoubt/internal/config"
 	"github.com/redoubt-proxy/redoubt/internal/tenant"
-	"github.com/redoubt-proxy/redoubt/internal/upstream"
 )
-
-// DialFunc dials and logs in to an upstream; tests and benchmarks may wrap it.
-type DialFunc func(ctx context.Context, t *upstream.Target, opts upstream.LoginOptions) (*upstream.Conn, error)
 
 // Listener is one client-facing socket to open.
 type Listener struct {
@@ -32,7 +28,6 @@ type Options struct {
 	Logger    *slog.Logger
 	Directory *tenant.Directory
 	Limits    config.Limits
-	Dial      DialFunc // default upstream.Dial
 }
 
 // counters are the process-wide figures the admin endpoint exports.
@@ -47,7 +42,6 @@ type Server struct {
 	lim      atomic.Pointer[config.Limits]
 	reg      *Registry
 	bufs     *bufPool
-	dialFn   DialFunc
 	throttle *throttle
 	metrics  counters
 
@@ -62,22 +56,18 @@ type Server struct {
 // New makes a server; call Listen, then Serve.
 func New(o Options) *Server {
 	s := &Server{
-		log:    o.Logger,
-		reg:    NewRegistry(),
-		dialFn: o.Dial,
+		log: o.Logger,
+		reg: NewRegistry(),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
-	}
-	if s.dialFn == nil {
-		s.dialFn = upstream.Dial
 	}
 	lim := o.Limits
 	s.lim.Store(&lim)
 	s.dir.Store(o.Directory)
 	size := lim.PassthroughBufSize
 	if size <= 0 {
-		size = 16 * 1024
+		size = config.DefaultPassthroughBufSize
 	}
 	s.bufs = newBufPool(size)
 	s.throttle = newThrottle(lim.AuthFailPerAddr, lim.AuthFailWindow.D())
@@ -87,9 +77,6 @@ func New(o Options) *Server {
 func (s *Server) limits() *config.Limits       { return s.lim.Load() }
 func (s *Server) directory() *tenant.Directory { return s.dir.Load() }
 func (s *Server) Registry() *Registry          { return s.reg }
-func (s *Server) dial(ctx context.Context, t *upstream.Target, o upstream.LoginOptions) (*upstream.Conn, error) {
-	return s.dialFn(ctx, t, o)
-}
 
 // Listen opens every listener or none.
 func (s *Server) Listen(specs []Listener) error {

@@ -336,7 +336,7 @@ func (cn *conn) connect(ctx context.Context, lg *login) error {
 	if lg.hello != nil {
 		opts.Hello = &lg.hello.hello
 	}
-	up, err := cn.srv.dial(ctx, route.Target, opts)
+	up, err := upstream.Dial(ctx, route.Target, opts)
 	if err != nil {
 		cn.srv.metrics.upstreamErrors.Add(1)
 		cn.logger().Warn("upstream unavailable", "upstream", route.Target.Name, "err", err)
