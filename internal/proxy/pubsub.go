@@ -27,12 +27,20 @@ var subKinds = map[string]struct {
 	"ssubscribe": {subShard, false}, "sunsubscribe": {subShard, true},
 }
 
+// isSubscription is subKinds indexed by command ID, so the check every
+// forwarded command goes through is an array read, not a map lookup.
+var isSubscription = func() (t [command.MaxID + 1]bool) {
+	for name := range subKinds {
+		if c := command.ByName(name); c != nil {
+			t[c.ID] = true
+		}
+	}
+	return t
+}()
+
 // isPubSubCommand reports commands handled by pubsub even on a tenant's own
 // upstream (the subscription state must be tracked to frame replies).
-func isPubSubCommand(c *command.Command) bool {
-	_, ok := subKinds[c.Name]
-	return ok
-}
+func isPubSubCommand(c *command.Command) bool { return isSubscription[c.ID] }
 
 // pubsub forwards a pub/sub command, prefixing channel names when isolated.
 func (in *inspector) pubsub(c *command.Command, args [][]byte) {

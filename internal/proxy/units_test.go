@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redoubt-proxy/redoubt/internal/command"
 )
 
 func TestQueueKeepsOrderAcrossGrowth(t *testing.T) {
@@ -117,5 +119,19 @@ func TestPrintableNeverBreaksReplies(t *testing.T) {
 	got := printable([]byte(strings.Repeat("a\r\n", 40)))
 	if strings.ContainsAny(got, "\r\n") || len(got) > 64 {
 		t.Fatalf("printable = %q", got)
+	}
+}
+
+func TestIsPubSubCommand(t *testing.T) {
+	for name := range subKinds {
+		c := command.ByName(name)
+		if c == nil || !isPubSubCommand(c) {
+			t.Errorf("%s is not recognised as a subscription command", name)
+		}
+	}
+	for _, name := range []string{"get", "publish", "pubsub|channels", "spublish"} {
+		if isPubSubCommand(command.ByName(name)) {
+			t.Errorf("%s taken for a subscription command", name)
+		}
 	}
 }
