@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/redoubt-proxy/redoubt/internal/config"
 	"github.com/redoubt-proxy/redoubt/internal/resp"
 )
 
@@ -48,13 +48,9 @@ func newLocalCmd(stderr io.Writer) *cobra.Command {
 					tc.ServerName = serverName
 				}
 				if caFile != "" {
-					pem, err := os.ReadFile(caFile)
+					pool, err := config.LoadCertPool(caFile)
 					if err != nil {
 						return configErr(fmt.Errorf("--ca: %w", err))
-					}
-					pool := x509.NewCertPool()
-					if !pool.AppendCertsFromPEM(pem) {
-						return configErr(fmt.Errorf("--ca %s: no PEM certificates", caFile))
 					}
 					tc.RootCAs = pool
 				}

@@ -3,11 +3,9 @@ package cli
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"os/signal"
 	"syscall"
 	"time"
@@ -83,13 +81,9 @@ func listenerSpecs(cfg *config.Config) ([]proxy.Listener, error) {
 			}
 			tc := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 			if l.TLS.ClientCAFile != "" {
-				pem, err := os.ReadFile(l.TLS.ClientCAFile)
+				pool, err := config.LoadCertPool(l.TLS.ClientCAFile)
 				if err != nil {
 					return nil, fmt.Errorf("listen[%d].tls.client_ca_file: %w", i, err)
-				}
-				pool := x509.NewCertPool()
-				if !pool.AppendCertsFromPEM(pem) {
-					return nil, fmt.Errorf("listen[%d].tls.client_ca_file: no PEM certificates", i)
 				}
 				// A certificate, when given, must verify and names the
 				// tenant; clients without one log in with AUTH as usual.

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"os"
 )
 
@@ -46,14 +47,24 @@ func checkKeyPair(p *problems, path, certFile, keyFile string) {
 
 // checkCAFile checks that file holds at least one PEM certificate.
 func checkCAFile(p *problems, path, file string) {
+	if _, err := LoadCertPool(file); err != nil {
+		p.add(path, "%v", err)
+	}
+}
+
+// LoadCertPool reads a PEM file of CA certificates: the one way redoubt
+// loads upstream CAs, listener client CAs and `redoubt local --ca`, so a
+// file that validates is a file that loads.
+func LoadCertPool(file string) (*x509.CertPool, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
-		p.add(path, "%v", err)
-		return
+		return nil, err
 	}
-	if !x509.NewCertPool().AppendCertsFromPEM(data) {
-		p.add(path, "no PEM certificate that parses")
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("%s: no PEM certificate that parses", file)
 	}
+	return pool, nil
 }
 
 func hasCertificate(data []byte) bool {

@@ -2,10 +2,8 @@ package upstream
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
-	"os"
 
 	"github.com/redoubt-proxy/redoubt/internal/config"
 )
@@ -26,13 +24,9 @@ func ClientTLS(c config.UpstreamTLS, address string) (*tls.Config, error) {
 		tc.ServerName = host
 	}
 	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
+		pool, err := config.LoadCertPool(c.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("read upstream CA: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("upstream CA %s: no PEM certificates", c.CAFile)
+			return nil, fmt.Errorf("upstream CA: %w", err)
 		}
 		tc.RootCAs = pool
 	}
