@@ -27,8 +27,11 @@ type Session struct {
 	mu         sync.Mutex
 	client     net.Conn
 	up         net.Conn
-	closed     bool
-	reason     string
+	// kill ends a session whose sockets have moved to an event loop (the
+	// net.Conns above are closed then).
+	kill   func()
+	closed bool
+	reason string
 }
 
 // Identity is nil until the session has logged in.
@@ -44,6 +47,18 @@ func (s *Session) setUpstream(c net.Conn) bool {
 	return true
 }
 
+// setKill hands the session's ending to an event loop; false when the
+// session was already ended.
+func (s *Session) setKill(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.kill = f
+	return true
+}
+
 // Close ends the session from outside (revocation, shutdown, admin API).
 func (s *Session) Close(reason string) {
 	s.mu.Lock()
@@ -52,8 +67,12 @@ func (s *Session) Close(reason string) {
 		return
 	}
 	s.closed, s.reason = true, reason
-	client, up := s.client, s.up
+	client, up, kill := s.client, s.up, s.kill
 	s.mu.Unlock()
+	if kill != nil {
+		kill()
+		return
+	}
 	// Wake every parked read and write on both sockets first: Close waits
 	// for a relay inside a socket's poller callback, and that relay may be
 	// blocked writing to the other socket.

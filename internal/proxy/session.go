@@ -388,7 +388,9 @@ func (cn *conn) connect(ctx context.Context, lg *login) error {
 			stop = time.AfterFunc(maxAgeJitter(route.MaxAge), func() { cn.sess.Close("max connection age") }).Stop
 		}
 		handedOff = true
-		cn.startPassThrough(up.Conn, lim.SpliceMinBytes, stop)
+		if !cn.startLoopRelay(up.Conn, lim.SpliceMinBytes, stop) {
+			cn.startPassThrough(up.Conn, lim.SpliceMinBytes, stop) // TLS on either side
+		}
 		return errHandedOff
 	}
 	handedOff = true

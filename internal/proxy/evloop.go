@@ -1,0 +1,209 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// Plain-TCP pass-through sessions run on a few epoll event loops, the way
+// HAProxy and twemproxy run, rather than on two goroutines each parked in
+// Go's netpoller. Both reasons were measured (docs/benchmarks.md):
+//
+//   - An idle session costs its two sockets and one small struct: no
+//     goroutine stacks, no buffers. The loop's read buffer is shared by
+//     every session on it, because a read is written out before the next
+//     read; only bytes a slow socket could not take are kept, per session.
+//   - A request costs one read and one write per direction. A reader parked
+//     in Go's netpoller is not told that the peer closed, so it must read
+//     until EAGAIN before it parks (a FIN that came with the last bytes
+//     would go unseen); here epoll reports EPOLLRDHUP with the event, so a
+//     short read means the socket is drained and we wait for the next edge.
+//
+// The loops are process-wide, like Go's own netpoller: every Server in the
+// process shares them, and they live as long as the process.
+
+// loopEvents is how many events one epoll_wait may return.
+const loopEvents = 256
+
+// evLoop is one event loop: an epoll set, a goroutine waiting on it and
+// the read buffer its sessions share.
+type evLoop struct {
+	epfd   int
+	buf    []byte
+	events [loopEvents]unix.EpollEvent
+	cur    *relayPair // the pair being served, so a panic can end just that one
+}
+
+var (
+	loopsOnce sync.Once
+	loops     []*evLoop
+	loopsErr  error
+	nextLoop  atomic.Uint32
+	pairGen   atomic.Uint32
+)
+
+// loopCount is how many event loops to run: one per GOMAXPROCS, or
+// REDOUBT_EVENT_LOOPS (for measuring; see docs/benchmarks.md).
+func loopCount() int {
+	if v, err := strconv.Atoi(os.Getenv("REDOUBT_EVENT_LOOPS")); err == nil && v > 0 {
+		return min(v, 64)
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// pickLoop starts the loops on first use and returns the next one, round
+// robin. An error means epoll is unavailable: callers fall back to the
+// goroutine relay.
+func pickLoop() (*evLoop, error) {
+	loopsOnce.Do(func() {
+		for range loopCount() {
+			fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+			if err != nil {
+				loopsErr = fmt.Errorf("epoll_create1: %w", err)
+				return
+			}
+			l := &evLoop{epfd: fd}
+			loops = append(loops, l)
+			go l.run()
+		}
+	})
+	if loopsErr != nil {
+		return nil, loopsErr
+	}
+	return loops[nextLoop.Add(1)%uint32(len(loops))], nil
+}
+
+// run waits for events for ever. A panic while serving one pair ends that
+// pair (logged and counted as a panic) and the loop goes on.
+func (l *evLoop) run() {
+	for !l.serve() {
+	}
+}
+
+// serve returns false after recovering from a panic, true never.
+func (l *evLoop) serve() (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			p := l.cur
+			l.cur = nil
+			if p == nil {
+				slog.Error("event loop panic", "panic", fmt.Sprint(r))
+				return
+			}
+			p.cn.srv.metrics.panics.Add(1)
+			p.cn.logger().Error("relay panic", "panic", fmt.Sprint(r))
+			l.finish(p, fmt.Errorf("panic: %v", r))
+		}
+	}()
+	for {
+		// Under load events are usually pending already: take them without
+		// a trip through the scheduler, and block only when there are none.
+		n, errno := pollNow(l.epfd, l.events[:])
+		var err error
+		if errno != 0 {
+			err = errno
+		} else if n == 0 {
+			n, err = unix.EpollWait(l.epfd, l.events[:], -1)
+		}
+		if err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			// Only a broken epoll descriptor gets here; nothing can be served.
+			panic(fmt.Sprintf("epoll_wait: %v", err))
+		}
+		for i := range n {
+			l.dispatch(&l.events[i])
+		}
+	}
+}
+
+// dispatch records what an event says about its socket and moves the
+// pair's bytes. Events from an earlier batch can name a socket that has
+// since been closed, and its number reused by a new session, possibly on
+// another loop: the generation stamped into the event tells them apart.
+func (l *evLoop) dispatch(ev *unix.EpollEvent) {
+	ep := sockets.get(int(ev.Fd))
+	if ep == nil || ep.gen != uint32(ev.Pad) || ep.pair.loop != l {
+		return
+	}
+	p := ep.pair
+	if p.finished {
+		return
+	}
+	l.cur = p
+	f := ev.Events
+	if f&unix.EPOLLERR != 0 {
+		l.finish(p, socketError(ep.fd))
+		l.cur = nil
+		return
+	}
+	if f&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 {
+		ep.readable = true
+	}
+	if f&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 {
+		ep.rdhup = true
+	}
+	if f&(unix.EPOLLOUT|unix.EPOLLHUP) != 0 {
+		ep.writable = true
+	}
+	if err := l.step(p); err != nil || p.up.eof {
+		l.finish(p, err)
+	}
+	l.cur = nil
+}
+
+// add registers both sockets of a pair. Once it returns the loop owns the
+// pair; on error nothing was registered and the caller still owns it.
+func (l *evLoop) add(p *relayPair) error {
+	if !sockets.set(p.client.fd, &p.client) || !sockets.set(p.up.fd, &p.up) {
+		sockets.set(p.client.fd, nil)
+		sockets.set(p.up.fd, nil)
+		return errors.New("descriptor number beyond the event loop's table")
+	}
+	// The upstream goes first: if the client's registration then fails, a
+	// kill still reaches the loop through the upstream socket.
+	if err := l.register(&p.up); err != nil {
+		sockets.set(p.client.fd, nil)
+		sockets.set(p.up.fd, nil)
+		return err
+	}
+	if err := l.register(&p.client); err != nil {
+		p.kill()
+		return nil // the loop ends the pair through the upstream's events
+	}
+	return nil
+}
+
+// register adds one socket, edge-triggered, for reads, writes and the
+// peer's close.
+func (l *evLoop) register(ep *endpoint) error {
+	ev := unix.EpollEvent{
+		Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET,
+		Fd:     int32(ep.fd),
+		Pad:    int32(ep.gen),
+	}
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, ep.fd, &ev); err != nil {
+		return fmt.Errorf("epoll_ctl add: %w", err)
+	}
+	return nil
+}
+
+func socketError(fd int) error {
+	v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err != nil {
+		return fmt.Errorf("socket error: %w", err)
+	}
+	if v == 0 {
+		return errors.New("socket error")
+	}
+	return unix.Errno(v)
+}
