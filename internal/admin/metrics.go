@@ -12,7 +12,7 @@ import (
 type collector struct {
 	p                                                  *proxy.Server
 	accepted, authFail, upErr, panics, refused, reauth *prometheus.Desc
-	splice, sessions, bytesIn, bytesOut                *prometheus.Desc
+	splice, sessions, bytesIn, bytesOut, loopSessions  *prometheus.Desc
 }
 
 func newCollector(p *proxy.Server) *collector {
@@ -20,22 +20,23 @@ func newCollector(p *proxy.Server) *collector {
 		return prometheus.NewDesc("redoubt_"+name, help, labels, nil)
 	}
 	return &collector{
-		p:        p,
-		accepted: d("connections_accepted_total", "Client connections accepted."),
-		authFail: d("auth_failures_total", "Failed logins."),
-		upErr:    d("upstream_errors_total", "Upstream dials or logins that failed."),
-		panics:   d("session_panics_total", "Sessions ended by a recovered panic."),
-		refused:  d("connections_refused_total", "Connections refused by failed-login throttling."),
-		reauth:   d("upstream_reauths_total", "In-place upstream re-logins (AWS IAM)."),
-		splice:   d("splice_bytes_total", "Bytes moved by kernel splice."),
-		sessions: d("sessions", "Live sessions.", "tenant", "upstream", "mode"),
-		bytesIn:  d("session_bytes_in", "Bytes from clients of live sessions.", "tenant", "upstream"),
-		bytesOut: d("session_bytes_out", "Bytes to clients of live sessions.", "tenant", "upstream"),
+		p:            p,
+		accepted:     d("connections_accepted_total", "Client connections accepted."),
+		authFail:     d("auth_failures_total", "Failed logins."),
+		upErr:        d("upstream_errors_total", "Upstream dials or logins that failed."),
+		panics:       d("session_panics_total", "Sessions ended by a recovered panic."),
+		refused:      d("connections_refused_total", "Connections refused by failed-login throttling."),
+		reauth:       d("upstream_reauths_total", "In-place upstream re-logins (AWS IAM)."),
+		splice:       d("splice_bytes_total", "Bytes moved by kernel splice."),
+		loopSessions: d("event_loop_sessions", "Live sessions served by the epoll event loops (plain TCP on both sides); the others run on goroutines."),
+		sessions:     d("sessions", "Live sessions.", "tenant", "upstream", "mode"),
+		bytesIn:      d("session_bytes_in", "Bytes from clients of live sessions.", "tenant", "upstream"),
+		bytesOut:     d("session_bytes_out", "Bytes to clients of live sessions.", "tenant", "upstream"),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.accepted, c.authFail, c.upErr, c.panics, c.refused, c.reauth, c.splice, c.sessions, c.bytesIn, c.bytesOut} {
+	for _, d := range []*prometheus.Desc{c.accepted, c.authFail, c.upErr, c.panics, c.refused, c.reauth, c.splice, c.sessions, c.bytesIn, c.bytesOut, c.loopSessions} {
 		ch <- d
 	}
 }
@@ -52,6 +53,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.refused, st.Refused)
 	counter(c.reauth, st.Reauths)
 	counter(c.splice, st.SpliceBytes)
+	ch <- prometheus.MustNewConstMetric(c.loopSessions, prometheus.GaugeValue, float64(st.LoopSessions))
 	type key struct{ tenant, upstream, mode string }
 	n := map[key]int{}
 	in := map[key]int64{}

@@ -42,6 +42,10 @@ type evLoop struct {
 	cur    *relayPair // the pair being served, so a panic can end just that one
 }
 
+// LoopSessions is how many sessions run on the event loops now (the rest,
+// TLS ones, run on goroutines), for metrics and tests.
+var LoopSessions atomic.Int64
+
 var (
 	loopsOnce sync.Once
 	loops     []*evLoop
@@ -139,9 +143,9 @@ func (l *evLoop) dispatch(ev *unix.EpollEvent) {
 	if p.finished {
 		return
 	}
-	l.cur = p
 	f := ev.Events
 	if f&unix.EPOLLERR != 0 {
+		l.cur = p
 		l.finish(p, socketError(ep.fd))
 		l.cur = nil
 		return
@@ -155,7 +159,21 @@ func (l *evLoop) dispatch(ev *unix.EpollEvent) {
 	if f&(unix.EPOLLOUT|unix.EPOLLHUP) != 0 {
 		ep.writable = true
 	}
-	if err := l.step(p); err != nil || p.up.eof {
+	l.serveOne(p)
+}
+
+// serveOne moves a pair's bytes and ends it when it is done.
+func (l *evLoop) serveOne(p *relayPair) {
+	l.cur = p
+	var done bool
+	var err error
+	if p.insp != nil {
+		done, err = l.stepInspect(p)
+	} else {
+		err = l.step(p)
+		done = p.up.eof
+	}
+	if err != nil || done {
 		l.finish(p, err)
 	}
 	l.cur = nil
@@ -176,6 +194,7 @@ func (l *evLoop) add(p *relayPair) error {
 		sockets.set(p.up.fd, nil)
 		return err
 	}
+	LoopSessions.Add(1) // the loop's finish takes it back
 	if err := l.register(&p.client); err != nil {
 		p.kill()
 		return nil // the loop ends the pair through the upstream's events

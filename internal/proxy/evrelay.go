@@ -20,9 +20,11 @@ type relayPair struct {
 	client    endpoint
 	up        endpoint
 	spliceMin int
-	stop      func() bool // stops the max-age timer
-	upShut    bool        // the client's EOF was passed on to the upstream
-	finished  bool        // loop-side: closed, events for it are stale
+	stop      func() bool  // stops the max-age timer
+	upShut    bool         // the client's EOF was passed on to the upstream
+	finished  bool         // loop-side: closed, events for it are stale
+	insp      *loopInspect // set for an inspecting relay, nil for pass-through
+	werr      error        // a write to the client failed (inspecting relay)
 
 	mu     sync.Mutex
 	closed bool
@@ -54,46 +56,73 @@ func (ep *endpoint) owed() bool { return ep.outBuf != nil || ep.pipe != nil }
 
 // startLoopRelay moves a logged-in plain-TCP pass-through session onto an
 // event loop. It reports false, leaving the connections untouched, when
-// the session cannot go there (no epoll, a descriptor could not be
-// copied); the caller then runs the goroutine relay.
+// the session cannot go there (TLS on either side, no epoll, a descriptor
+// could not be copied); the caller then runs the goroutine relay.
 func (cn *conn) startLoopRelay(up net.Conn, spliceMin int, stop func() bool) bool {
+	p := cn.newPair(up)
+	if p == nil {
+		return false
+	}
+	p.spliceMin, p.stop = spliceMin, stop
+	p.launch(up)
+	return true
+}
+
+// newPair takes copies of a session's two sockets for an event loop; nil
+// when it cannot.
+func (cn *conn) newPair(up net.Conn) *relayPair {
+	if rawConn(cn.c) == nil || rawConn(up) == nil {
+		return nil
+	}
 	l, err := pickLoop()
 	if err != nil {
-		return false
+		return nil
 	}
 	cfd, ok := socketCopy(cn.c)
 	if !ok {
-		return false
+		return nil
 	}
 	ufd, ok := socketCopy(up)
 	if !ok {
 		unix.Close(cfd)
-		return false
+		return nil
 	}
-	p := &relayPair{loop: l, cn: cn, bufs: cn.srv.bufs, spliceMin: spliceMin, stop: stop}
+	p := &relayPair{loop: l, cn: cn, bufs: cn.srv.bufs, stop: func() bool { return false }}
 	p.client = endpoint{fd: cfd, gen: pairGen.Add(1), pair: p, peer: &p.up, count: &cn.sess.BytesIn, writable: true}
 	p.up = endpoint{fd: ufd, gen: pairGen.Add(1), pair: p, peer: &p.client, count: &cn.sess.BytesOut, writable: true}
+	return p
+}
+
+// launch hands the pair to its loop, which from then on ends the session.
+func (p *relayPair) launch(up net.Conn) {
+	cn := p.cn
 	if !cn.sess.setKill(p.kill) {
 		// Ended (revoked, shutdown) while logging in.
-		unix.Close(cfd)
-		unix.Close(ufd)
-		stop()
+		p.release()
 		up.Close()
 		cn.end(nil)
-		return true
+		return
 	}
 	// From here the copies are the session's sockets: closing the
 	// originals takes them out of Go's netpoller without a FIN (the
 	// copies keep the connections open).
 	cn.c.Close()
 	up.Close()
-	if err := l.add(p); err != nil {
-		unix.Close(cfd)
-		unix.Close(ufd)
-		stop()
+	if err := p.loop.add(p); err != nil {
+		p.release()
 		cn.end(fmt.Errorf("event loop: %w", err))
 	}
-	return true
+}
+
+// release closes the copies and gives back what the pair holds; for a
+// pair the loop never served.
+func (p *relayPair) release() {
+	unix.Close(p.client.fd)
+	unix.Close(p.up.fd)
+	p.stop()
+	if p.insp != nil {
+		p.insp.release()
+	}
 }
 
 // socketCopy duplicates a plain TCP connection's descriptor. The copy
@@ -182,7 +211,7 @@ func (l *evLoop) pump(src, dst *endpoint) error {
 			return nil
 		}
 		src.count.Add(int64(n))
-		if err := l.send(dst, buf[:n]); err != nil {
+		if err := dst.send(buf[:n]); err != nil {
 			return err
 		}
 		if n < size {
@@ -202,26 +231,29 @@ func (l *evLoop) pump(src, dst *endpoint) error {
 	return nil
 }
 
-// send writes b to dst, keeping what dst cannot take now.
-func (l *evLoop) send(dst *endpoint, b []byte) error {
-	for len(b) > 0 && dst.writable {
-		n, errno := sysWrite(dst.fd, b)
+// send writes b to ep, keeping what it cannot take now (after bytes
+// already kept, to keep the order).
+func (ep *endpoint) send(b []byte) error {
+	for len(b) > 0 && ep.writable && !ep.owed() {
+		n, errno := sysWrite(ep.fd, b)
 		if errno != 0 {
 			if errno == unix.EINTR {
 				continue
 			}
 			if errno == unix.EAGAIN {
-				dst.writable = false
+				ep.writable = false
 				break
 			}
-			return fmt.Errorf("write %s: %w", dst.side(), errno)
+			return fmt.Errorf("write %s: %w", ep.side(), errno)
 		}
 		b = b[n:]
 	}
 	if len(b) > 0 {
-		pb := dst.pair.bufs.get()
-		dst.outBuf = pb
-		dst.out = append((*pb)[:0], b...)
+		if ep.outBuf == nil {
+			ep.outBuf = ep.pair.bufs.get()
+			ep.out = (*ep.outBuf)[:0]
+		}
+		ep.out = append(ep.out, b...) // may outgrow the pooled buffer: the inspecting relay writes several replies per event
 	}
 	return nil
 }
@@ -299,6 +331,12 @@ func (l *evLoop) finish(p *relayPair, err error) {
 		return
 	}
 	p.finished = true
+	if p.insp != nil {
+		// Last replies (an upstream-lost error, QUIT's OK): one try.
+		p.client.writable = true
+		_ = l.flush(&p.client)
+		p.insp.release()
+	}
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
@@ -315,6 +353,7 @@ func (l *evLoop) finish(p *relayPair, err error) {
 		unix.Close(ep.fd)
 	}
 	p.stop()
+	LoopSessions.Add(-1)
 	// end logs and takes the registry lock: not on the loop's time.
 	go p.cn.end(err)
 }

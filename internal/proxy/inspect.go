@@ -50,6 +50,10 @@ type inspector struct {
 	reauthEvery time.Duration
 	nextReauth  time.Time
 
+	// ev is set when the relay runs on an event loop: writes go to its
+	// endpoints instead of the net.Conns (closed then).
+	ev *relayPair
+
 	mu       sync.Mutex
 	q        queue
 	subs     [3]map[string]struct{} // channels, patterns, shard channels (unprefixed names as the client sees them)
@@ -98,6 +102,9 @@ func (s *Server) inspect(cn *conn, up *upstream.Conn, lg *login) {
 	}
 	in.cr = newSockReader(cn.c, s.bufs, cn.buf)
 	cn.buf = nil
+	if cn.startLoopInspect(in) {
+		return
+	}
 
 	var mu sync.Mutex
 	var cerr, uerr error
@@ -253,8 +260,7 @@ func (in *inspector) flushUp() error {
 	if len(in.upOut) == 0 {
 		return nil
 	}
-	_, err := in.up.Write(in.upOut)
-	in.cn.sess.BytesIn.Add(int64(len(in.upOut)))
+	err := in.writeUp(in.upOut)
 	if cap(in.upOut) > 1<<20 {
 		in.upOut = nil
 	} else {
@@ -277,8 +283,7 @@ func (in *inspector) forwardUnsafe(raw []byte, x xform, unsafe bool) {
 	if len(raw) >= 64*1024 {
 		// A large command: write it straight from the read buffer.
 		in.flushUp()
-		in.up.Write(raw)
-		in.cn.sess.BytesIn.Add(int64(len(raw)))
+		in.writeUp(raw)
 		return
 	}
 	in.upOut = append(in.upOut, raw...)
@@ -320,9 +325,26 @@ func (in *inspector) deny(msg string) {
 	in.local(resp.AppendError(nil, msg))
 }
 
+// writeUp writes to the upstream.
+func (in *inspector) writeUp(b []byte) error {
+	in.cn.sess.BytesIn.Add(int64(len(b)))
+	if in.ev != nil {
+		return in.ev.up.send(b)
+	}
+	_, err := in.up.Write(b)
+	return err
+}
+
 // writeClient writes to the client; mu must be held.
 func (in *inspector) writeClient(b []byte) {
 	if len(b) == 0 {
+		return
+	}
+	if in.ev != nil {
+		if err := in.ev.client.send(b); err != nil && in.ev.werr == nil {
+			in.ev.werr = err
+		}
+		in.cn.sess.BytesOut.Add(int64(len(b)))
 		return
 	}
 	n, _ := in.cn.c.Write(b)

@@ -197,6 +197,8 @@ func (s *Server) audit(sess *Session, event string, attrs ...any) {
 type Stats struct {
 	Accepted, AuthFailures, UpstreamErrors, Panics, Refused, Reauths, SpliceBytes int64
 	Sessions                                                                      int
+	// LoopSessions is process-wide: every Server in the process shares the loops.
+	LoopSessions int64
 }
 
 // Stats returns the current counters.
@@ -205,7 +207,7 @@ func (s *Server) Stats() Stats {
 		Accepted: s.metrics.accepted.Load(), AuthFailures: s.metrics.authFailures.Load(),
 		UpstreamErrors: s.metrics.upstreamErrors.Load(), Panics: s.metrics.panics.Load(),
 		Refused: s.metrics.refused.Load(), Reauths: s.metrics.reauths.Load(),
-		SpliceBytes: SpliceBytes.Load(), Sessions: s.reg.Len(),
+		SpliceBytes: SpliceBytes.Load(), Sessions: s.reg.Len(), LoopSessions: LoopSessions.Load(),
 	}
 }
 

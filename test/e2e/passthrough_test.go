@@ -63,8 +63,10 @@ func fdKinds(t *testing.T) (total, pipes, sockets int) {
 	return
 }
 
-// 1,000 idle pass-through sessions hold their two sockets and no pipes.
-func TestIdlePassThroughSessionsHoldNoPipes(t *testing.T) {
+// Idle sessions, pass-through and inspected, hold their two sockets and
+// nothing else: no pipes, and (on plain TCP) no goroutines either: they
+// sit on the event loops.
+func TestIdleSessionsHoldTwoSocketsOnTheEventLoops(t *testing.T) {
 	s := startCore(t, "")
 	// Move some bytes by splice first so the pipe pool is warm: pooled
 	// pipes are shared and bounded, never per session.
@@ -76,46 +78,62 @@ func TestIdlePassThroughSessionsHoldNoPipes(t *testing.T) {
 	if err := c.Get(ctx, "warm").Err(); err != nil {
 		t.Fatal(err)
 	}
-	total0, pipes0, sockets0 := fdKinds(t)
-	const n = 1000
-	conns := make([]net.Conn, 0, n)
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	auth := fmt.Sprintf("AUTH %s\r\nPING\r\n", bobSecret)
-	buf := make([]byte, 64)
-	for i := 0; i < n; i++ {
-		c, err := net.Dial("tcp", s.addr)
-		if err != nil {
-			t.Fatalf("dial %d: %v", i, err)
-		}
-		conns = append(conns, c)
-		c.Write([]byte(auth))
-		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		got := 0
-		for got < len("+OK\r\n+PONG\r\n") {
-			m, err := c.Read(buf[got:])
-			if err != nil {
-				t.Fatalf("session %d: %v", i, err)
+	for _, tc := range []struct{ mode, secret string }{{"pass-through", bobSecret}, {"inspected", aliceSecret}} {
+		t.Run(tc.mode, func(t *testing.T) {
+			total0, pipes0, sockets0 := fdKinds(t)
+			loop0 := proxy.LoopSessions.Load()
+			const n = 500
+			conns := make([]net.Conn, 0, n)
+			defer func() {
+				for _, c := range conns {
+					c.Close()
+				}
+			}()
+			auth := fmt.Sprintf("AUTH %s\r\nPING\r\n", tc.secret)
+			buf := make([]byte, 64)
+			for i := 0; i < n; i++ {
+				c, err := net.Dial("tcp", s.addr)
+				if err != nil {
+					t.Fatalf("dial %d: %v", i, err)
+				}
+				conns = append(conns, c)
+				c.Write([]byte(auth))
+				_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				got := 0
+				for got < len("+OK\r\n+PONG\r\n") {
+					m, err := c.Read(buf[got:])
+					if err != nil {
+						t.Fatalf("session %d: %v", i, err)
+					}
+					got += m
+				}
 			}
-			got += m
-		}
-	}
-	time.Sleep(200 * time.Millisecond)
-	total1, pipes1, sockets1 := fdKinds(t)
-	perSession := float64(total1-total0) / n
-	t.Logf("%d idle pass-through sessions: +%d descriptors (%.2f per session: the test's client socket, the "+
-		"client side and the upstream side), +%d sockets, pipes %d -> %d",
-		n, total1-total0, perSession, sockets1-sockets0, pipes0, pipes1)
-	if pipes1 > pipes0 {
-		t.Fatalf("idle sessions hold pipes: %d -> %d", pipes0, pipes1)
-	}
-	// Each session: the test's own client socket + the gateway's client and
-	// upstream sockets = 3 in this process; io.Copy-style splicing would add 4 pipe ends.
-	if perSession > 3.05 {
-		t.Fatalf("%.2f descriptors per idle session, want 3 (2 for the gateway)", perSession)
+			time.Sleep(200 * time.Millisecond)
+			total1, pipes1, sockets1 := fdKinds(t)
+			perSession := float64(total1-total0) / n
+			onLoops := proxy.LoopSessions.Load() - loop0
+			t.Logf("%d idle %s sessions: +%d descriptors (%.2f per session: the test's client socket, the "+
+				"client side and the upstream side), +%d sockets, pipes %d -> %d, %d more on the event loops",
+				n, tc.mode, total1-total0, perSession, sockets1-sockets0, pipes0, pipes1, onLoops)
+			if pipes1 > pipes0 {
+				t.Fatalf("idle sessions hold pipes: %d -> %d", pipes0, pipes1)
+			}
+			// Each session: the test's own client socket + the gateway's client and
+			// upstream sockets = 3 in this process; io.Copy-style splicing would add 4 pipe ends.
+			if perSession > 3.05 {
+				t.Fatalf("%.2f descriptors per idle session, want 3 (2 for the gateway)", perSession)
+			}
+			if onLoops != n {
+				t.Fatalf("%d of %d plain-TCP sessions on the event loops", onLoops, n)
+			}
+			for _, c := range conns {
+				c.Close()
+			}
+			conns = nil
+			waitFor(t, 10*time.Second, "sessions to leave the event loops", func() bool {
+				return proxy.LoopSessions.Load() == loop0
+			})
+		})
 	}
 }
 

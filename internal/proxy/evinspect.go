@@ -1,0 +1,226 @@
+package proxy
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/redoubt-proxy/redoubt/internal/resp"
+	"golang.org/x/sys/unix"
+)
+
+// loopInspect runs an inspecting relay on an event loop. The inspector's
+// decisions are the same as in its goroutine form (TLS sessions); what
+// changes is how bytes move: the loop reads each side when epoll says so,
+// and the inspector's writes go to the pair's endpoints, which write at
+// once or keep what a slow socket cannot take yet.
+//
+// Back-pressure: upstream replies are read only while the client owes
+// nothing, and client commands only while the upstream owes nothing and
+// the client's kept replies stay under clientKeepMax (a client that
+// pipelines refused commands without reading its replies cannot make us
+// hold more).
+type loopInspect struct {
+	in      *inspector
+	ur      *sockReader // upstream bytes; used as a buffer only (the loop reads)
+	st      *upState
+	started bool
+	// clientDone: the client has left, sent QUIT or broke the protocol;
+	// its socket is not read again, and the session ends once the
+	// replies it is owed are out.
+	clientDone bool
+	drain      *time.Timer // ends a closing session whose replies do not come
+}
+
+// clientKeepMax bounds the replies kept for a client that does not read.
+const clientKeepMax = 1 << 20
+
+// startLoopInspect moves an inspecting relay onto an event loop; false
+// when the session cannot go there (TLS on either side, or no epoll).
+// Sessions that log in again in place (AWS IAM, whose upstreams are TLS
+// anyway) stay on goroutines too: their re-login timer lives there.
+func (cn *conn) startLoopInspect(in *inspector) bool {
+	if in.reauthEvery > 0 {
+		return false
+	}
+	p := cn.newPair(in.up.Conn)
+	if p == nil {
+		return false
+	}
+	lim := in.lim
+	li := &loopInspect{in: in, st: &upState{scan: resp.NewReplyScanner(lim), lim: lim}}
+	li.ur = newSockReader(nil, in.srv.bufs, in.up.Rest)
+	in.up.Rest = nil
+	p.insp, in.ev = li, p
+	p.launch(in.up.Conn)
+	return true
+}
+
+// release gives back the inspector's buffers and stops its timers.
+func (li *loopInspect) release() {
+	li.in.shutdown()
+	if li.drain != nil {
+		li.drain.Stop()
+	}
+	li.in.cr.buf, li.in.cr.off = li.in.cr.buf[:0], 0
+	li.in.cr.release()
+	li.ur.buf, li.ur.off = li.ur.buf[:0], 0
+	li.ur.release()
+}
+
+// stepInspect serves an inspecting pair; done means the session is over.
+func (l *evLoop) stepInspect(p *relayPair) (done bool, err error) {
+	li, in := p.insp, p.insp.in
+	if err := l.flush(&p.up); err != nil {
+		return true, fmt.Errorf("write upstream: %w", err)
+	}
+	if err := l.flush(&p.client); err != nil {
+		return true, fmt.Errorf("write client: %w", err)
+	}
+	if !li.started {
+		// Bytes that came with the login, read before the loop took over.
+		li.started = true
+		if len(li.ur.Bytes()) > 0 {
+			if done, err := li.upstreamBytes(); done {
+				return true, err
+			}
+		}
+		if len(in.cr.Bytes()) > 0 {
+			if done, err := li.clientBytes(); done {
+				return true, err
+			}
+		}
+	}
+	// Replies first: they free the queue the client's commands join.
+	for p.up.readable && !p.client.owed() {
+		r := li.ur
+		r.room()
+		free := cap(r.buf) - len(r.buf)
+		n, errno := sysRead(p.up.fd, r.buf[len(r.buf):cap(r.buf)])
+		if errno == unix.EINTR {
+			continue
+		}
+		if errno == unix.EAGAIN {
+			p.up.readable = false
+			r.release()
+			break
+		}
+		if errno != 0 || n == 0 {
+			var rerr error = io.EOF
+			if errno != 0 {
+				rerr = errno
+			}
+			return true, li.upstreamGone(rerr)
+		}
+		r.buf = r.buf[:len(r.buf)+n]
+		if done, err := li.upstreamBytes(); done {
+			return true, err
+		}
+		if p.werr != nil {
+			return true, p.werr
+		}
+		if n < free && !p.up.rdhup {
+			p.up.readable = false
+		}
+	}
+	for p.client.readable && !li.clientDone && !p.up.owed() && len(p.client.out) < clientKeepMax {
+		r := in.cr
+		r.room()
+		free := cap(r.buf) - len(r.buf)
+		n, errno := sysRead(p.client.fd, r.buf[len(r.buf):cap(r.buf)])
+		if errno == unix.EINTR {
+			continue
+		}
+		if errno == unix.EAGAIN {
+			p.client.readable = false
+			r.release()
+			break
+		}
+		if errno != 0 {
+			return true, fmt.Errorf("read client: %w", errno)
+		}
+		if n == 0 {
+			r.release()
+			li.clientDone = true
+			if li.finishLater(p) {
+				return true, nil
+			}
+			break
+		}
+		r.buf = r.buf[:len(r.buf)+n]
+		if done, err := li.clientBytes(); done {
+			return true, err
+		}
+		if n < free && !p.client.rdhup {
+			p.client.readable = false
+		}
+	}
+	if p.werr != nil {
+		return true, p.werr
+	}
+	if in.stopped() {
+		return true, nil
+	}
+	return false, nil
+}
+
+// upstreamBytes hands what was read from the upstream to the inspector,
+// which routes each reply to the client.
+func (li *loopInspect) upstreamBytes() (bool, error) {
+	in, r := li.in, li.ur
+	data := r.Bytes()
+	in.mu.Lock()
+	perr := in.consume(li.st, data)
+	drained := in.closing && in.q.len() == 0
+	in.mu.Unlock()
+	r.Consume(len(data))
+	r.release()
+	if perr != nil {
+		return true, fmt.Errorf("upstream reply: %w", perr)
+	}
+	return drained, nil
+}
+
+// upstreamGone answers what was pending, as the goroutine relay does.
+func (li *loopInspect) upstreamGone(err error) error {
+	in := li.in
+	in.mu.Lock()
+	if !li.st.mid && !in.closing {
+		in.failPending()
+	}
+	in.mu.Unlock()
+	return fmt.Errorf("upstream read: %w", err)
+}
+
+// clientBytes parses and decides the client's commands read so far.
+func (li *loopInspect) clientBytes() (bool, error) {
+	in, p := li.in, li.in.ev
+	if !in.processClient() {
+		li.clientDone = true
+		if in.clientErr != nil && !in.closeAfterDrain {
+			return true, in.clientErr
+		}
+		return li.finishLater(p), nil
+	}
+	in.cr.shrink()
+	in.cr.release()
+	return false, nil
+}
+
+// finishLater marks the session closing. It reports whether it can end
+// now (nothing pending); otherwise the session ends when the last reply
+// is out, or after 30 s.
+func (li *loopInspect) finishLater(p *relayPair) bool {
+	in := li.in
+	in.mu.Lock()
+	in.closing = true
+	empty := in.q.len() == 0
+	in.mu.Unlock()
+	if empty {
+		return true
+	}
+	if li.drain == nil {
+		li.drain = time.AfterFunc(30*time.Second, p.kill)
+	}
+	return false
+}
