@@ -18,6 +18,7 @@ const (
 	DefaultDialTimeout        = 5 * time.Second
 	DefaultSpliceMinBytes     = 256 << 10
 	DefaultPassthroughBufSize = 64 << 10
+	maxEventLoops             = 256
 	DefaultAuthFailPerAddr    = 30
 	DefaultAuthFailWindow     = time.Minute
 

@@ -157,6 +157,7 @@ type Limits struct {
 	DialTimeout        Duration `yaml:"dial_timeout"`         // default 5s
 	SpliceMinBytes     int      `yaml:"splice_min_bytes"`     // pass-through: queued bytes that switch a transfer to splice (default 256 KiB)
 	PassthroughBufSize int      `yaml:"passthrough_buf_size"` // pooled read buffer of both relays (default 64 KiB)
+	EventLoops         int      `yaml:"event_loops"`          // epoll loops for plain-TCP sessions; 0 = half of GOMAXPROCS, at least 1; read once at start
 	AuthFailPerAddr    int      `yaml:"auth_fail_per_addr"`   // failed logins per source address per window before refusing it (default 30; -1 disables, as 0 means default)
 	AuthFailWindow     Duration `yaml:"auth_fail_window"`     // default 1m
 }

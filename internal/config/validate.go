@@ -102,10 +102,14 @@ func (c *Config) validateLimits(p *problems) {
 		{"max_conns_per_tenant", int64(l.MaxConnsPerTenant)},
 		{"splice_min_bytes", int64(l.SpliceMinBytes)},
 		{"passthrough_buf_size", int64(l.PassthroughBufSize)},
+		{"event_loops", int64(l.EventLoops)},
 	} {
 		if n.v < 0 {
 			p.add("limits."+n.key, "must not be negative")
 		}
+	}
+	if l.EventLoops > maxEventLoops {
+		p.add("limits.event_loops", "must be at most %d", maxEventLoops)
 	}
 	// 0 in the file means the default, so "off" needs its own value.
 	if l.AuthFailPerAddr < -1 {

@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -54,21 +52,24 @@ var (
 	pairGen   atomic.Uint32
 )
 
-// loopCount is how many event loops to run: one per GOMAXPROCS, or
-// REDOUBT_EVENT_LOOPS (for measuring; see docs/benchmarks.md).
-func loopCount() int {
-	if v, err := strconv.Atoi(os.Getenv("REDOUBT_EVENT_LOOPS")); err == nil && v > 0 {
-		return min(v, 64)
+// loopCount is how many event loops to run: limits.event_loops, or by
+// default half of GOMAXPROCS, at least one. Measured on 2 cores shared
+// with redis-server and the client: one loop beat two by 10-20% CPU per
+// command, because the kernel's TCP work, not the loops, needs the cores.
+func loopCount(want int) int {
+	if want > 0 {
+		return want
 	}
-	return runtime.GOMAXPROCS(0)
+	return max(1, runtime.GOMAXPROCS(0)/2)
 }
 
 // pickLoop starts the loops on first use and returns the next one, round
 // robin. An error means epoll is unavailable: callers fall back to the
-// goroutine relay.
-func pickLoop() (*evLoop, error) {
+// goroutine relay. The loops are process-wide: the first caller's count
+// wins.
+func pickLoop(want int) (*evLoop, error) {
 	loopsOnce.Do(func() {
-		for range loopCount() {
+		for range loopCount(want) {
 			fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 			if err != nil {
 				loopsErr = fmt.Errorf("epoll_create1: %w", err)

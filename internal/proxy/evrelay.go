@@ -74,7 +74,7 @@ func (cn *conn) newPair(up net.Conn) *relayPair {
 	if rawConn(cn.c) == nil || rawConn(up) == nil {
 		return nil
 	}
-	l, err := pickLoop()
+	l, err := pickLoop(cn.srv.limits().EventLoops)
 	if err != nil {
 		return nil
 	}

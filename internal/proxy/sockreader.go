@@ -107,14 +107,17 @@ func (r *sockReader) ensure(n int) {
 }
 
 // room makes sure a read has somewhere to go: a buffer, and at least a
-// little free space at its end (growing it for a large message).
+// little free space at its end. ensure compacts first and doubles the
+// buffer only when a message fills it. (Asking for a whole buffer's worth
+// here made every read after one that split a message allocate a new,
+// doubled buffer: 7% of the CPU at 16 KiB values.)
 func (r *sockReader) room() {
 	if r.buf == nil {
 		r.ensure(r.bufs.size)
 		return
 	}
 	if cap(r.buf)-len(r.buf) < 512 {
-		r.ensure(max(4096, cap(r.buf)))
+		r.ensure(4096)
 	}
 }
 

@@ -135,3 +135,23 @@ func TestIsPubSubCommand(t *testing.T) {
 		}
 	}
 }
+
+// A read that splits a message leaves its start in the buffer; making room
+// for the next read must compact, not allocate a doubled buffer.
+func TestSockReaderRoomCompactsInsteadOfGrowing(t *testing.T) {
+	r := newSockReader(nil, newBufPool(64<<10), nil)
+	allocs := testing.AllocsPerRun(100, func() {
+		r.room()
+		r.buf = r.buf[:cap(r.buf)]     // a read filled the buffer
+		r.Consume(len(r.buf) - 12<<10) // all but a 12 KiB partial message
+		r.room()
+		if free := cap(r.buf) - len(r.buf); free < 4096 || cap(r.buf) != 64<<10 {
+			t.Fatalf("free %d of cap %d", free, cap(r.buf))
+		}
+		r.Consume(len(r.Bytes()))
+		r.release()
+	})
+	if allocs != 0 {
+		t.Fatalf("%.0f allocations per split read, want 0", allocs)
+	}
+}
