@@ -194,6 +194,7 @@ func (l *evLoop) pump(src, dst *endpoint) error {
 		l.buf = make([]byte, size)
 	}
 	buf := l.buf[:size]
+	full := 0 // consecutive reads that filled the buffer
 	for src.readable && !src.eof && !dst.owed() {
 		n, errno := sysRead(src.fd, buf)
 		if errno != 0 {
@@ -222,7 +223,10 @@ func (l *evLoop) pump(src, dst *endpoint) error {
 			}
 			continue
 		}
-		if p.spliceMin > 0 {
+		// Two full reads in a row suggest a large transfer: only then is
+		// the socket's queue worth a look (a pipeline of 16 KiB values
+		// fills one read at a time and would pay an ioctl per read).
+		if full++; full >= 2 && p.spliceMin > 0 {
 			if err := l.spliceLarge(src, dst); err != nil {
 				return err
 			}
@@ -299,8 +303,8 @@ func (l *evLoop) flush(dst *endpoint) error {
 // bookkeeping (measured: docs/benchmarks.md).
 func (l *evLoop) spliceLarge(src, dst *endpoint) error {
 	for !dst.owed() {
-		avail, err := unix.IoctlGetInt(src.fd, unix.SIOCINQ)
-		if err != nil || avail < src.pair.spliceMin {
+		avail, errno := sysQueued(src.fd)
+		if errno != 0 || avail < src.pair.spliceMin {
 			return nil
 		}
 		pp, err := getPipe()

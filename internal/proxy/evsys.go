@@ -30,6 +30,13 @@ func sysSplice(in, out, n int) (int, unix.Errno) {
 	return int(r), e
 }
 
+// sysQueued returns how many bytes wait in a socket's receive queue.
+func sysQueued(fd int) (int, unix.Errno) {
+	var v int32
+	_, _, e := unix.RawSyscall(unix.SYS_IOCTL, uintptr(fd), unix.SIOCINQ, uintptr(unsafe.Pointer(&v)))
+	return int(v), e
+}
+
 // pollNow returns the events already pending, without blocking and
 // without the scheduler; waitEvents blocks and lets the scheduler run
 // other goroutines on this thread's P meanwhile.
