@@ -151,6 +151,30 @@ func (s *Server) Serve(ctx context.Context) error {
 }
 
 func (s *Server) acceptLoop(ctx context.Context, l net.Listener, name string, tc *tls.Config) {
+	// Logins run on reused goroutines. A fresh one starts on a small stack
+	// and grows it, copying, through dialing and logging in on every
+	// session; a reused one has grown already. A login goroutine never
+	// holds a session past the handoff to the relay (see serveConn), and
+	// at most maxIdleLogins of them wait for the next client.
+	const maxIdleLogins = 64
+	conns := make(chan net.Conn)
+	defer close(conns) // idle login goroutines exit with the listener
+	var idle atomic.Int32
+	login := func(c net.Conn) {
+		for {
+			s.serveConn(ctx, c, name)
+			if idle.Add(1) > maxIdleLogins {
+				idle.Add(-1)
+				return
+			}
+			var ok bool
+			c, ok = <-conns
+			idle.Add(-1)
+			if !ok {
+				return
+			}
+		}
+	}
 	var delay time.Duration
 	for {
 		c, err := l.Accept()
@@ -166,7 +190,7 @@ func (s *Server) acceptLoop(ctx context.Context, l net.Listener, name string, tc
 		}
 		delay = 0
 		s.metrics.accepted.Add(1)
-		if s.throttle.blocked(c.RemoteAddr().String()) {
+		if s.throttle.blockedAddr(c.RemoteAddr()) {
 			s.metrics.refused.Add(1)
 			c.Write(replyTooManyFailed)
 			c.Close()
@@ -176,7 +200,11 @@ func (s *Server) acceptLoop(ctx context.Context, l net.Listener, name string, tc
 			c = tls.Server(c, tc)
 		}
 		s.wg.Add(1) // done by the session's end (cn.end), wherever it runs
-		go s.serveConn(ctx, c, name)
+		select {
+		case conns <- c: // an idle login goroutine takes it
+		default:
+			go login(c)
+		}
 	}
 }
 
@@ -190,6 +218,9 @@ func (s *Server) Reload(dir *tenant.Directory, lim config.Limits) int {
 
 // audit writes one audit event; never pass a secret here.
 func (s *Server) audit(sess *Session, event string, attrs ...any) {
+	if !s.log.Enabled(context.Background(), slog.LevelInfo) {
+		return // below the configured level: do not build the line
+	}
 	s.log.Info(event, append([]any{"audit", true, "conn", sess.ID, "client", sess.ClientAddr}, attrs...)...)
 }
 

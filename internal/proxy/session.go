@@ -34,8 +34,9 @@ type conn struct {
 var errHandedOff = errors.New("session handed to the relay")
 
 // serveConn logs one client in and hands it to a relay. The relays run in
-// fresh goroutines and this one exits: an idle session then keeps only
-// small stacks, not the one that grew during TLS, dialing and logging.
+// fresh goroutines and this one returns (to the accept loop, which reuses
+// it for the next login): an idle session then keeps only small stacks,
+// not the one that grew during TLS, dialing and logging.
 func (s *Server) serveConn(ctx context.Context, c net.Conn, listener string) {
 	sess := s.reg.add(c, listener)
 	cn := &conn{srv: s, sess: sess, c: c, start: time.Now()}
@@ -62,11 +63,13 @@ func (cn *conn) logger() *slog.Logger {
 	if cn.log != nil {
 		return cn.log // tests inject one
 	}
-	attrs := []any{"conn", cn.sess.ID, "client", cn.sess.ClientAddr}
+	// A sessionHandler, not srv.log.With: the attributes are formatted
+	// only when a line is written, not for every line below the level.
+	h := &sessionHandler{base: cn.srv.log.Handler(), id: cn.sess.ID, client: cn.sess.ClientAddr}
 	if id := cn.sess.Identity(); id != nil {
-		attrs = append(attrs, "tenant", id.Tenant)
+		h.tenant, h.hasTenant = id.Tenant, true
 	}
-	return cn.srv.log.With(attrs...)
+	return slog.New(h)
 }
 
 // end closes the client side, unregisters the session and logs its end.

@@ -16,6 +16,9 @@ type throttle struct {
 	window time.Duration
 	now    func() time.Time
 	hits   map[string]*throttleEntry
+	// swept is when blockedAddr last dropped expired entries, so that the
+	// map empties again once failures stop and accepts take the fast path.
+	swept time.Time
 }
 
 type throttleEntry struct {
@@ -60,6 +63,28 @@ func (t *throttle) blocked(addr string) bool {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return t.blockedLocked(addr)
+}
+
+// blockedAddr is blocked(a.String()) for the accept loop: it formats the
+// address only when some source has failed logins on record.
+func (t *throttle) blockedAddr(a net.Addr) bool {
+	if t == nil || t.max <= 0 {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.hits) == 0 {
+		return false
+	}
+	if now := t.now(); now.Sub(t.swept) > t.window {
+		t.sweep(now) // expired entries count for nothing (see fail)
+		t.swept = now
+	}
+	return t.blockedLocked(a.String())
+}
+
+func (t *throttle) blockedLocked(addr string) bool {
 	e := t.hits[hostOf(addr)]
 	return e != nil && e.count >= t.max && t.now().Before(e.until)
 }

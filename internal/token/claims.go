@@ -93,22 +93,121 @@ func encodePayload(c *Claims) ([]byte, error) {
 // case-insensitively), unknown keys, whitespace, reordering, number
 // spellings such as 1e9, invalid UTF-8 and trailing data, so a payload has
 // exactly one spelling even for a reader that only decodes it.
+//
+// Payloads whose strings need no escaping, which is every payload Issue
+// writes for real names and addresses, are read by decodePlain instead of
+// the reflecting decoder. The same comparison with json.Marshal then
+// decides: a payload equal to Marshal(w) decodes to w with encoding/json
+// too, so both ways accept the same payloads with the same claims.
 func decodePayload(p []byte, kid string) (Claims, error) {
-	var w wireClaims
-	dec := json.NewDecoder(bytes.NewReader(p))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&w); err != nil {
-		return Claims{}, fail(ErrMalformed, "payload is not valid claims JSON")
+	w, ok := decodePlain(p)
+	if ok {
+		again, err := json.Marshal(w)
+		ok = err == nil && bytes.Equal(again, p)
 	}
-	again, err := json.Marshal(w)
-	if err != nil || !bytes.Equal(again, p) {
-		return Claims{}, fail(ErrMalformed, "payload is not in canonical form")
+	if !ok {
+		w = wireClaims{}
+		dec := json.NewDecoder(bytes.NewReader(p))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&w); err != nil {
+			return Claims{}, fail(ErrMalformed, "payload is not valid claims JSON")
+		}
+		again, err := json.Marshal(w)
+		if err != nil || !bytes.Equal(again, p) {
+			return Claims{}, fail(ErrMalformed, "payload is not in canonical form")
+		}
 	}
 	c := w.toClaims(kid)
 	if err := c.validate(); err != nil {
 		return Claims{}, err
 	}
 	return c, nil
+}
+
+// decodePlain reads a payload laid out as encodePayload writes it (keys in
+// field order, optional ones present or not) whose strings are printable
+// ASCII without '"' or a backslash and whose numbers have at most 18 digits.
+// ok=false means only that p is not of that shape; decodePayload then uses
+// encoding/json. Canonical form is checked by the caller, not here.
+func decodePlain(p []byte) (w wireClaims, ok bool) {
+	r := plainReader{b: p}
+	if !r.key(`{"jti":`) || !r.str(&w.ID) {
+		return wireClaims{}, false
+	}
+	if r.key(`,"ten":`) && !r.str(&w.Tenant) ||
+		r.key(`,"up":`) && !r.str(&w.Upstream) {
+		return wireClaims{}, false
+	}
+	if r.key(`,"db":`) {
+		var n int64
+		if !r.num(&n) || int64(int(n)) != n {
+			return wireClaims{}, false
+		}
+		db := int(n)
+		w.DB = &db
+	}
+	if r.key(`,"role":`) && !r.str(&w.Role) ||
+		!r.key(`,"iat":`) || !r.num(&w.IssuedAt) ||
+		r.key(`,"nbf":`) && !r.num(&w.NotBefore) ||
+		!r.key(`,"exp":`) || !r.num(&w.Expiry) ||
+		!r.key(`}`) || len(r.b) != 0 {
+		return wireClaims{}, false
+	}
+	return w, true
+}
+
+// plainReader consumes the front of b.
+type plainReader struct{ b []byte }
+
+// key consumes lit if b starts with it.
+func (r *plainReader) key(lit string) bool {
+	if len(r.b) < len(lit) || string(r.b[:len(lit)]) != lit {
+		return false
+	}
+	r.b = r.b[len(lit):]
+	return true
+}
+
+// str consumes a string without escapes or characters outside ' '..'~'.
+func (r *plainReader) str(dst *string) bool {
+	if len(r.b) == 0 || r.b[0] != '"' {
+		return false
+	}
+	for i := 1; i < len(r.b); i++ {
+		switch c := r.b[i]; {
+		case c == '"':
+			*dst = string(r.b[1:i])
+			r.b = r.b[i+1:]
+			return true
+		case c < ' ' || c > '~' || c == '\\':
+			return false
+		}
+	}
+	return false
+}
+
+// num consumes an optionally negative decimal integer of 1 to 18 digits.
+func (r *plainReader) num(dst *int64) bool {
+	i, neg := 0, false
+	if len(r.b) > 0 && r.b[0] == '-' {
+		i, neg = 1, true
+	}
+	var n int64
+	start := i
+	for ; i < len(r.b) && r.b[i] >= '0' && r.b[i] <= '9'; i++ {
+		if i-start == 18 {
+			return false
+		}
+		n = n*10 + int64(r.b[i]-'0')
+	}
+	if i == start {
+		return false
+	}
+	if neg {
+		n = -n
+	}
+	*dst, r.b = n, r.b[i:]
+	return true
 }
 
 // validate checks the claims' own consistency, independent of any clock.

@@ -1,8 +1,12 @@
 package token
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
+	"sync"
 )
 
 // MinKeyLen is the shortest signing secret accepted: HMAC-SHA256 gains
@@ -21,6 +25,9 @@ type Key struct {
 type Keyring struct {
 	signer Key
 	byID   map[string][]byte
+	// macs holds, per key id, HMAC-SHA256 hashes keyed with that key, so a
+	// login does not derive the inner and outer pads again (see mac).
+	macs map[string]*sync.Pool
 }
 
 // NewKeyring checks and copies keys. It refuses an empty list, bad or
@@ -50,7 +57,26 @@ func NewKeyring(keys []Key) (*Keyring, error) {
 		return nil, errors.Join(errs...)
 	}
 	k.signer = Key{ID: keys[0].ID, Secret: k.byID[keys[0].ID]}
+	k.macs = make(map[string]*sync.Pool, len(k.byID))
+	for id, secret := range k.byID {
+		k.macs[id] = &sync.Pool{New: func() any { return hmac.New(sha256.New, secret) }}
+	}
 	return k, nil
+}
+
+// mac is HMAC-SHA256 of msg under the key kid, whose secret is key. It is
+// sign(key, msg), computed with a pooled hash already keyed.
+func (k *Keyring) mac(kid string, key []byte, msg string) []byte {
+	p := k.macs[kid]
+	if p == nil {
+		return sign(key, msg)
+	}
+	h := p.Get().(hash.Hash)
+	h.Reset()
+	h.Write([]byte(msg))
+	sum := h.Sum(nil)
+	p.Put(h)
+	return sum
 }
 
 // SigningKeyID is the id of the key Issue signs with.

@@ -84,7 +84,7 @@ func (k *Keyring) issue(c Claims, now time.Time, ttl time.Duration, id string) (
 		return "", Claims{}, fail(ErrInvalidClaims, "cannot encode claims")
 	}
 	signed := prefix1 + c.KeyID + "." + b64.EncodeToString(payload)
-	tok := signed + "." + b64.EncodeToString(sign(k.signer.Secret, signed))
+	tok := signed + "." + b64.EncodeToString(k.mac(k.signer.ID, k.signer.Secret, signed))
 	if len(tok) > MaxTokenLen {
 		return "", Claims{}, errTooLong
 	}
@@ -114,7 +114,7 @@ func (k *Keyring) Verify(tok string, now time.Time) (Claims, error) {
 	if err != nil || len(sig) != sigLen {
 		return Claims{}, fail(ErrMalformed, "signature is not canonical base64url of 32 bytes")
 	}
-	if !hmac.Equal(sign(key, tok[:p.signedLen]), sig) {
+	if !hmac.Equal(k.mac(p.kid, key, tok[:p.signedLen]), sig) {
 		return Claims{}, fail(ErrBadSignature, "")
 	}
 	c, err := p.claims()

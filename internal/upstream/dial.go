@@ -95,8 +95,11 @@ func login(ctx context.Context, conn net.Conn, t *Target, opts LoginOptions) (*C
 			return nil, fmt.Errorf("credentials for upstream %s: %w", t.Name, err)
 		}
 	}
-	var req []byte
-	var steps []string
+	// One allocation large enough for every command below, so the buffer
+	// that holds the password is never outgrown and left behind uncleared.
+	req := make([]byte, 0, 256+len(user)+len(pass)+len(opts.ClientName)+helloNameLen(opts.Hello))
+	var stepsBuf [5]string // auth, hello, select, setname, id
+	steps := stepsBuf[:0]
 	if opts.Hello != nil {
 		args := []string{"HELLO"}
 		if opts.Hello.Proto > 0 {
@@ -145,7 +148,9 @@ func login(ctx context.Context, conn net.Conn, t *Target, opts LoginOptions) (*C
 
 	uc := &Conn{Conn: conn}
 	lim := resp.DefaultLimits()
-	buf := make([]byte, 0, 4096)
+	// The replies are a few bytes (+OK, :id) or a HELLO map of a few
+	// hundred; the buffer grows when more arrives.
+	buf := make([]byte, 0, 512)
 	for _, step := range steps {
 		var v resp.Value
 		var n int
@@ -183,6 +188,13 @@ func login(ctx context.Context, conn net.Conn, t *Target, opts LoginOptions) (*C
 		uc.Rest = append([]byte(nil), buf...)
 	}
 	return uc, nil
+}
+
+func helloNameLen(h *Hello) int {
+	if h == nil {
+		return 0
+	}
+	return len(h.SetName)
 }
 
 func appendAuth(b []byte, user, pass string) []byte {
