@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -230,5 +231,89 @@ func TestFDTable(t *testing.T) {
 	}
 	if tb.set(-1, ep) || tb.set(fdChunks*fdChunkSize, ep) || tb.get(-1) != nil {
 		t.Fatal("out of range accepted")
+	}
+}
+
+// Many sessions at once, each ended a different way while bytes flow:
+// kills, client closes and resets, upstream closes. Descriptor numbers are
+// reused as fast as the kernel hands them out, so a stale event or a late
+// kill aimed at a recycled number would show up as bytes crossing into
+// another session (every byte carries its session's tag) or a session
+// that never ends.
+func TestLoopRelayChurnKeepsSessionsApart(t *testing.T) {
+	const sessions = 120
+	const rounds = 3
+	for round := range rounds {
+		var rigs []*loopRig
+		for range sessions {
+			rigs = append(rigs, startLoopRig(t, 0))
+		}
+		errs := make(chan error, 2*sessions)
+		for i, r := range rigs {
+			tag := byte('A' + i%50)
+			// Upstream: echo every byte back (the client checks each one),
+			// and close when the client's side ends, as redis-server does.
+			go func() {
+				buf := make([]byte, 2048)
+				for {
+					n, err := r.appUp.Read(buf)
+					if n > 0 {
+						r.appUp.Write(buf[:n])
+					}
+					if err != nil {
+						r.appUp.Close()
+						return
+					}
+				}
+			}()
+			go func() {
+				out := bytes.Repeat([]byte{tag}, 1500)
+				in := make([]byte, 4096)
+				for k := 0; ; k++ {
+					if _, err := r.appClient.Write(out); err != nil {
+						errs <- nil // ended by the chaos below
+						return
+					}
+					r.appClient.SetReadDeadline(time.Now().Add(5 * time.Second))
+					n, err := r.appClient.Read(in)
+					for _, b := range in[:n] {
+						if b != tag {
+							errs <- fmt.Errorf("session tagged %c received %q", tag, b)
+							return
+						}
+					}
+					if err != nil {
+						errs <- nil
+						return
+					}
+				}
+			}()
+		}
+		time.Sleep(20 * time.Millisecond)
+		for i, r := range rigs {
+			switch (i + round) % 4 {
+			case 0:
+				go r.sess.Close("test")
+			case 1:
+				go r.appClient.Close()
+			case 2:
+				go func() { r.appClient.SetLinger(0); r.appClient.Close() }()
+			case 3:
+				go r.appUp.Close()
+			}
+		}
+		for range rigs {
+			select {
+			case err := <-errs:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("a client hung")
+			}
+		}
+		for _, r := range rigs {
+			r.waitEnded(t)
+		}
 	}
 }
