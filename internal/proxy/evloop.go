@@ -7,13 +7,15 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// Plain-TCP pass-through sessions run on a few epoll event loops, the way
-// HAProxy and twemproxy run, rather than on two goroutines each parked in
-// Go's netpoller. Both reasons were measured (docs/benchmarks.md):
+// Sessions with plain TCP on both sides, pass-through and inspected, run
+// on a few epoll event loops, the way HAProxy and twemproxy run, rather
+// than on two goroutines each parked in Go's netpoller. Both reasons were
+// measured (docs/benchmarks.md):
 //
 //   - An idle session costs its two sockets and one small struct: no
 //     goroutine stacks, no buffers. The loop's read buffer is shared by
@@ -119,11 +121,13 @@ func (l *evLoop) serve() (ok bool) {
 			n, err = unix.EpollWait(l.epfd, l.events[:], -1)
 		}
 		if err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
+			if !errors.Is(err, unix.EINTR) {
+				// Only a broken epoll descriptor gets here, which nothing
+				// in the process does; say so, without spinning.
+				slog.Error("event loop: epoll_wait", "err", err)
+				time.Sleep(time.Second)
 			}
-			// Only a broken epoll descriptor gets here; nothing can be served.
-			panic(fmt.Sprintf("epoll_wait: %v", err))
+			continue
 		}
 		for i := range n {
 			l.dispatch(&l.events[i])

@@ -9,8 +9,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// relayPair is a pass-through session on an event loop: its two sockets,
-// taken out of Go's netpoller, and what one still owes the other. Only
+// relayPair is a session on an event loop: its two sockets, taken out of
+// Go's netpoller, and what each is still owed. A pass-through pair moves
+// bytes as they are (step); an inspecting one hands them to its inspector
+// (stepInspect, evinspect.go). Only
 // the loop touches it, except mu and closed, which let another goroutine
 // end the session (kill) without racing the loop's close.
 type relayPair struct {
