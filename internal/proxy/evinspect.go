@@ -153,6 +153,10 @@ func (l *evLoop) stepInspect(p *relayPair) (done bool, err error) {
 		}
 		if n < free && !p.client.rdhup {
 			p.client.readable = false
+			// Drained with part of a command left: the client may sit
+			// on it. Keep those bytes in a buffer of their size, not a
+			// 64 KiB one, so idle half-sent commands cannot pin memory.
+			r.settle()
 		}
 	}
 	if p.werr != nil {

@@ -78,6 +78,23 @@ func (r *sockReader) release() {
 	r.own, r.buf, r.off = nil, nil, 0
 }
 
+// settleMax is the most bytes settle moves out of a pooled buffer.
+const settleMax = 4096
+
+// settle moves a short unconsumed tail out of the pooled buffer into one
+// of its own size and gives the pooled one back. Callers use it when the
+// socket is drained, so the allocation is off the busy path.
+func (r *sockReader) settle() {
+	pending := len(r.buf) - r.off
+	if r.pb == nil || pending == 0 || pending > settleMax {
+		return
+	}
+	own := make([]byte, pending, max(pending, 512))
+	copy(own, r.buf[r.off:])
+	r.bufs.put(r.pb)
+	r.pb, r.own, r.buf, r.off = nil, own, own, 0
+}
+
 // ensure makes room for at least n more bytes, compacting first.
 func (r *sockReader) ensure(n int) {
 	if r.buf == nil {
@@ -114,6 +131,12 @@ func (r *sockReader) ensure(n int) {
 func (r *sockReader) room() {
 	if r.buf == nil {
 		r.ensure(r.bufs.size)
+		return
+	}
+	if r.pb == nil && cap(r.buf) < r.bufs.size {
+		// A settled tail (see settle): read into a pooled buffer again.
+		pb := r.bufs.get()
+		r.buf, r.pb, r.own, r.off = append((*pb)[:0], r.buf[r.off:]...), pb, nil, 0
 		return
 	}
 	if cap(r.buf)-len(r.buf) < 512 {

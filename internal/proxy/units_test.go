@@ -155,3 +155,32 @@ func TestSockReaderRoomCompactsInsteadOfGrowing(t *testing.T) {
 		t.Fatalf("%.0f allocations per split read, want 0", allocs)
 	}
 }
+
+// A half-sent command left by a client that went quiet moves out of the
+// pooled 64 KiB buffer into one of its size, and comes back to a pooled
+// buffer, intact, when the client sends the rest.
+func TestSockReaderSettleKeepsTailSmall(t *testing.T) {
+	pool := newBufPool(64 << 10)
+	r := newSockReader(nil, pool, nil)
+	r.room()
+	r.buf = append(r.buf, "*2\r\n$3\r\nGET\r\n$5\r\nab"...)
+	r.Consume(0)
+	r.settle()
+	if r.pb != nil || cap(r.buf) > 512 || string(r.Bytes()) != "*2\r\n$3\r\nGET\r\n$5\r\nab" {
+		t.Fatalf("after settle: pooled=%v cap=%d bytes=%q", r.pb != nil, cap(r.buf), r.Bytes())
+	}
+	r.room()
+	if r.pb == nil || cap(r.buf) != 64<<10 {
+		t.Fatalf("next read not into a pooled buffer: cap %d", cap(r.buf))
+	}
+	r.buf = append(r.buf, "cde\r\n"...)
+	if got := string(r.Bytes()); got != "*2\r\n$3\r\nGET\r\n$5\r\nabcde\r\n" {
+		t.Fatalf("bytes %q", got)
+	}
+	// A long tail stays where it is: settle is for small leftovers only.
+	r.buf = append(r.buf, strings.Repeat("x", settleMax)...)
+	r.settle()
+	if r.pb == nil {
+		t.Fatal("a tail over settleMax left the pooled buffer")
+	}
+}

@@ -172,3 +172,43 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("no log line about closing sessions:\n%s", s.gw.Log.String())
 	}
 }
+
+// A command that arrives in pieces, with pauses long enough for the relay
+// to drain the socket and set the half-sent command aside, is parsed and
+// answered whole, on an inspected session, while other sessions sit on
+// half-sent commands of their own.
+func TestInspectedCommandInPieces(t *testing.T) {
+	s := startCore(t, "")
+	var waiting []*rawConn
+	for i := 0; i < 20; i++ {
+		r := dialRaw(t, s.addr)
+		r.send("AUTH " + aliceSecret + "\r\n")
+		r.expect("+OK\r\n")
+		r.send("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nval") // and nothing more, for now
+		waiting = append(waiting, r)
+	}
+	r := dialRaw(t, s.addr)
+	r.send("AUTH " + aliceSecret + "\r\n")
+	r.expect("+OK\r\n")
+	for _, piece := range []string{"*3\r\n$3\r\nSE", "T\r\n$6\r\npie", "ces\r\n$3\r\nab", "c\r\n"} {
+		r.send(piece)
+		time.Sleep(30 * time.Millisecond)
+	}
+	r.expect("+OK\r\n")
+	r.send("*2\r\n$3\r\nGET\r\n$6\r\npieces\r\n")
+	r.expect("$3\r\nabc\r\n")
+	for _, w := range waiting {
+		w.send("ue\r\n")
+		w.expect("+OK\r\n")
+	}
+	// The server holds exactly what was sent, in alice's DB.
+	direct := redis.NewClient(&redis.Options{Addr: s.shared.Addr, DB: 3})
+	defer direct.Close()
+	ctx := context.Background()
+	if got, err := direct.Get(ctx, "k").Result(); err != nil || got != "value" {
+		t.Fatalf("k in DB 3 = %q, %v", got, err)
+	}
+	if got, err := direct.Get(ctx, "pieces").Result(); err != nil || got != "abc" {
+		t.Fatalf("pieces in DB 3 = %q, %v", got, err)
+	}
+}
