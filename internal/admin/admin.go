@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"time"
 
@@ -24,8 +25,14 @@ type Server struct {
 	srv *http.Server
 }
 
+// Options are what the endpoint serves besides its fixed routes.
+type Options struct {
+	// Pprof adds Go's profiler under /debug/pprof/.
+	Pprof bool
+}
+
 // Start listens on addr and serves in the background.
-func Start(addr string, p *proxy.Server, log *slog.Logger) (*Server, error) {
+func Start(addr string, p *proxy.Server, log *slog.Logger, o Options) (*Server, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -55,6 +62,15 @@ func Start(addr string, p *proxy.Server, log *slog.Logger) (*Server, error) {
 		log.Info("session closed by admin", "audit", true, "conn", id)
 		w.WriteHeader(http.StatusNoContent)
 	})
+	if o.Pprof {
+		// Profiling under load, in place (docs/benchmarks.md):
+		//   go tool pprof http://ADMIN/debug/pprof/profile?seconds=10
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	s := &Server{l: l, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}
 	go func() {
 		if err := s.srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {

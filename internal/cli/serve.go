@@ -56,7 +56,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	defer stop()
 
 	if cfg.Admin.Address != "" {
-		a, err := admin.Start(cfg.Admin.Address, srv, log)
+		a, err := admin.Start(cfg.Admin.Address, srv, log, admin.Options{Pprof: cfg.Admin.Pprof})
 		if err != nil {
 			return runtimeErr(err)
 		}

@@ -36,6 +36,9 @@ type ServerTLS struct {
 // Admin is the HTTP endpoint for /metrics, /healthz, /readyz and the admin API.
 type Admin struct {
 	Address string `yaml:"address"`
+	// Pprof serves Go's profiler under /debug/pprof/ (off by default: a
+	// goroutine dump shows internals, and a CPU profile costs CPU).
+	Pprof bool `yaml:"pprof"`
 }
 
 // Upstream is one Redis / Valkey / ElastiCache endpoint.

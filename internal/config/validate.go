@@ -27,6 +27,8 @@ func (c *Config) ValidateWith(h Hooks) error {
 		if err := checkHostPort(c.Admin.Address, true); err != nil {
 			p.add("admin.address", "%v", err)
 		}
+	} else if c.Admin.Pprof {
+		p.add("admin.pprof", "needs admin.address")
 	}
 	c.validateUpstreams(&p)
 	c.validateTenants(&p, h)

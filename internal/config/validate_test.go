@@ -233,6 +233,8 @@ func brokenCases() []brokenCase {
 			path: "limits.auth_fail_per_addr", msg: "must be -1"},
 		{desc: "negative auth_fail_window", mutate: func(c *Config, _ tlsFiles) { c.Limits.AuthFailWindow = -1 },
 			path: "limits.auth_fail_window", msg: "must not be negative"},
+		{desc: "pprof without an admin address", mutate: func(c *Config, _ tlsFiles) { c.Admin.Address, c.Admin.Pprof = "", true },
+			path: "admin.pprof", msg: "needs admin.address"},
 		{desc: "negative event_loops", mutate: func(c *Config, _ tlsFiles) { c.Limits.EventLoops = -1 },
 			path: "limits.event_loops", msg: "must not be negative"},
 		{desc: "too many event_loops", mutate: func(c *Config, _ tlsFiles) { c.Limits.EventLoops = 257 },

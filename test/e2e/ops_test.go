@@ -100,6 +100,9 @@ func TestAdminEndpoint(t *testing.T) {
 	if code, _ := get("/readyz"); code != 200 {
 		t.Fatalf("/readyz = %d", code)
 	}
+	if code, _ := get("/debug/pprof/"); code != 404 {
+		t.Fatalf("/debug/pprof/ = %d without admin.pprof, want 404", code)
+	}
 	_, metrics := get("/metrics")
 	for _, want := range []string{
 		`redoubt_sessions{mode="inspected",tenant="bob",upstream="main"} 1`,
@@ -186,4 +189,28 @@ limits: {max_conns_per_tenant: 2, max_connections: 3}
 		n, _ := io.ReadAtLeast(c, buf, 5)
 		return strings.HasPrefix(string(buf[:n]), "+OK\r\n")
 	})
+}
+
+// admin.pprof: true serves Go's profiler on the admin endpoint.
+func TestAdminPprof(t *testing.T) {
+	t.Setenv("BOB_SECRET", bobSecret)
+	t.Setenv("ALICE_SECRET", aliceSecret)
+	up := redistest.Start(t)
+	addr, admin := freeAddr(t), freeAddr(t)
+	cfg := strings.Replace(opsConfig(addr, admin, up.Addr, false), "admin: {address: "+admin+"}", "admin: {address: "+admin+", pprof: true}", 1)
+	if !strings.Contains(cfg, "pprof: true") {
+		t.Fatalf("config not rewritten:\n%s", cfg)
+	}
+	startGateway(t, cfg, addr, admin)
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/goroutine?debug=1", "/debug/pprof/profile?seconds=1"} {
+		resp, err := http.Get("http://" + admin + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || len(b) == 0 {
+			t.Fatalf("%s = %d, %d bytes", path, resp.StatusCode, len(b))
+		}
+	}
 }
