@@ -29,7 +29,12 @@ type loopInspect struct {
 	// its socket is not read again, and the session ends once the
 	// replies it is owed are out.
 	clientDone bool
-	drain      *time.Timer // ends a closing session whose replies do not come
+	drain      *time.Timer // ends a closing session whose replies do not come (or do not go out)
+	// ending: the session is over but for bytes kept for the client (its
+	// last replies, QUIT's +OK, "upstream connection lost"), which the
+	// loop writes out before it ends the session with endErr.
+	ending bool
+	endErr error
 }
 
 // clientKeepMax bounds the replies kept for a client that does not read.
@@ -77,17 +82,24 @@ func (l *evLoop) stepInspect(p *relayPair) (done bool, err error) {
 	if err := l.flush(&p.client); err != nil {
 		return true, fmt.Errorf("write client: %w", err)
 	}
+	if li.ending {
+		// Over, but for bytes the client is owed: wait for them to go out.
+		if p.client.owed() {
+			return false, nil
+		}
+		return true, li.endErr
+	}
 	if !li.started {
 		// Bytes that came with the login, read before the loop took over.
 		li.started = true
 		if len(li.ur.Bytes()) > 0 {
 			if done, err := li.upstreamBytes(); done {
-				return true, err
+				return li.end(p, err)
 			}
 		}
 		if len(in.cr.Bytes()) > 0 {
 			if done, err := li.clientBytes(); done {
-				return true, err
+				return li.end(p, err)
 			}
 		}
 	}
@@ -110,11 +122,11 @@ func (l *evLoop) stepInspect(p *relayPair) (done bool, err error) {
 			if errno != 0 {
 				rerr = errno
 			}
-			return true, li.upstreamGone(rerr)
+			return li.end(p, li.upstreamGone(rerr))
 		}
 		r.buf = r.buf[:len(r.buf)+n]
 		if done, err := li.upstreamBytes(); done {
-			return true, err
+			return li.end(p, err)
 		}
 		if p.werr != nil {
 			return true, p.werr
@@ -143,13 +155,13 @@ func (l *evLoop) stepInspect(p *relayPair) (done bool, err error) {
 			r.release()
 			li.clientDone = true
 			if li.finishLater(p) {
-				return true, nil
+				return li.end(p, nil)
 			}
 			break
 		}
 		r.buf = r.buf[:len(r.buf)+n]
 		if done, err := li.clientBytes(); done {
-			return true, err
+			return li.end(p, err)
 		}
 		if n < free && !p.client.rdhup {
 			p.client.readable = false
@@ -223,8 +235,25 @@ func (li *loopInspect) finishLater(p *relayPair) bool {
 	if empty {
 		return true
 	}
+	li.armDrain(p)
+	return false
+}
+
+// armDrain bounds how long a closing session waits for its last replies.
+func (li *loopInspect) armDrain(p *relayPair) {
 	if li.drain == nil {
 		li.drain = time.AfterFunc(30*time.Second, p.kill)
 	}
-	return false
+}
+
+// end ends the session with err once the client has been sent what it is
+// owed: at once when nothing is kept for it, else when the loop has
+// written it out (or after the drain timeout, if the client never reads).
+func (li *loopInspect) end(p *relayPair, err error) (bool, error) {
+	if !p.client.owed() {
+		return true, err
+	}
+	li.ending, li.endErr = true, err
+	li.armDrain(p)
+	return false, nil
 }

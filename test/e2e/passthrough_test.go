@@ -3,10 +3,13 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -210,5 +213,52 @@ func TestInspectedCommandInPieces(t *testing.T) {
 	}
 	if got, err := direct.Get(ctx, "pieces").Result(); err != nil || got != "abc" {
 		t.Fatalf("pieces in DB 3 = %q, %v", got, err)
+	}
+}
+
+// A client that pipelines large reads and QUIT, then reads slowly, still
+// gets every reply and QUIT's +OK before the connection closes, although
+// the replies outgrow the socket buffers and wait in the relay.
+func TestInspectedQuitAfterSlowReadsGetsEveryReply(t *testing.T) {
+	s := startCore(t, "")
+	ctx := context.Background()
+	big := bytes.Repeat([]byte("v"), 256<<10)
+	if err := client(t, s.addr, "", aliceSecret, nil).Set(ctx, "big", big, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// A small receive buffer keeps the relay's writes to us short, so it
+	// holds bytes for us right up to the end.
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	c, err := d.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const gets = 16
+	req := "AUTH " + aliceSecret + "\r\n" + strings.Repeat("GET big\r\n", gets) + "QUIT\r\n"
+	if _, err := c.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	// Read slowly, too.
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	var got []byte
+	buf := make([]byte, 16<<10)
+	for {
+		time.Sleep(time.Millisecond)
+		n, err := c.Read(buf)
+		got = append(got, buf[:n]...)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("read: %v after %d bytes", err, len(got))
+		}
+	}
+	one := fmt.Sprintf("$%d\r\n%s\r\n", len(big), big)
+	want := "+OK\r\n" + strings.Repeat(one, gets) + "+OK\r\n"
+	if string(got) != want {
+		t.Fatalf("got %d bytes, want %d (every GET reply, then QUIT's +OK)", len(got), len(want))
 	}
 }
