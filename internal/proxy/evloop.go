@@ -151,7 +151,17 @@ func (l *evLoop) dispatch(ev *unix.EpollEvent) {
 	f := ev.Events
 	if f&unix.EPOLLERR != 0 {
 		l.cur = p
-		l.finish(p, socketError(ep.fd))
+		err := socketError(ep.fd)
+		if li := p.insp; li != nil && ep == &p.up && !li.ending {
+			// As on any upstream loss: the client hears what was pending.
+			done, endErr := li.end(p, li.upstreamGone(err))
+			if !done {
+				l.cur = nil
+				return
+			}
+			err = endErr
+		}
+		l.finish(p, err)
 		l.cur = nil
 		return
 	}

@@ -12,9 +12,9 @@ import (
 // relayPair is a session on an event loop: its two sockets, taken out of
 // Go's netpoller, and what each is still owed. A pass-through pair moves
 // bytes as they are (step); an inspecting one hands them to its inspector
-// (stepInspect, evinspect.go). Only
-// the loop touches it, except mu and closed, which let another goroutine
-// end the session (kill) without racing the loop's close.
+// (stepInspect, evinspect.go). Only the loop touches it, except mu and
+// closed, which let another goroutine end the session (kill) without
+// racing the loop's close.
 type relayPair struct {
 	loop      *evLoop
 	cn        *conn
