@@ -346,6 +346,8 @@ func (l *evLoop) finish(p *relayPair, err error) {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
+	// As in conn.end: the slot is free before the client sees the close.
+	p.cn.srv.reg.remove(p.cn.sess)
 	for _, ep := range [2]*endpoint{&p.client, &p.up} {
 		sockets.set(ep.fd, nil) // before close: the number may be reused at once
 		if ep.outBuf != nil {

@@ -72,16 +72,18 @@ func (cn *conn) logger() *slog.Logger {
 	return slog.New(h)
 }
 
-// end closes the client side, unregisters the session and logs its end.
+// end unregisters the session, closes the client side and logs its end.
 // It runs once, from whichever goroutine finishes the session last.
 func (cn *conn) end(err error) {
 	cn.endOnce.Do(func() {
 		if err != nil && !isClosedErr(err) {
 			cn.logger().Info("session ended", "err", err)
 		}
-		cn.c.Close()
 		s, sess := cn.srv, cn.sess
+		// Free the session's slot (connection limits) before the client
+		// can see the close, so a client that reconnects at once fits.
 		s.reg.remove(sess)
+		cn.c.Close()
 		attrs := []any{"duration", time.Since(cn.start).Round(time.Millisecond), "bytes_in", sess.BytesIn.Load(), "bytes_out", sess.BytesOut.Load()}
 		if r := sess.CloseReason(); r != "" {
 			attrs = append(attrs, "reason", r)
