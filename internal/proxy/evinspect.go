@@ -105,16 +105,8 @@ func (l *evLoop) stepInspect(p *relayPair) (done bool, err error) {
 	}
 	// Replies first: they free the queue the client's commands join.
 	for p.up.readable && !p.client.owed() {
-		r := li.ur
-		r.room()
-		free := cap(r.buf) - len(r.buf)
-		n, errno := sysRead(p.up.fd, r.buf[len(r.buf):cap(r.buf)])
-		if errno == unix.EINTR {
-			continue
-		}
+		n, _, errno := readInto(&p.up, li.ur)
 		if errno == unix.EAGAIN {
-			p.up.readable = false
-			r.release()
 			break
 		}
 		if errno != 0 || n == 0 {
@@ -124,51 +116,37 @@ func (l *evLoop) stepInspect(p *relayPair) (done bool, err error) {
 			}
 			return li.end(p, li.upstreamGone(rerr))
 		}
-		r.buf = r.buf[:len(r.buf)+n]
 		if done, err := li.upstreamBytes(); done {
 			return li.end(p, err)
 		}
 		if p.werr != nil {
 			return true, p.werr
 		}
-		if n < free && !p.up.rdhup {
-			p.up.readable = false
-		}
 	}
 	for p.client.readable && !li.clientDone && !p.up.owed() && len(p.client.out) < clientKeepMax {
-		r := in.cr
-		r.room()
-		free := cap(r.buf) - len(r.buf)
-		n, errno := sysRead(p.client.fd, r.buf[len(r.buf):cap(r.buf)])
-		if errno == unix.EINTR {
-			continue
-		}
+		n, drained, errno := readInto(&p.client, in.cr)
 		if errno == unix.EAGAIN {
-			p.client.readable = false
-			r.release()
 			break
 		}
 		if errno != 0 {
 			return true, fmt.Errorf("read client: %w", errno)
 		}
 		if n == 0 {
-			r.release()
+			in.cr.release()
 			li.clientDone = true
 			if li.finishLater(p) {
 				return li.end(p, nil)
 			}
 			break
 		}
-		r.buf = r.buf[:len(r.buf)+n]
 		if done, err := li.clientBytes(); done {
 			return li.end(p, err)
 		}
-		if n < free && !p.client.rdhup {
-			p.client.readable = false
-			// Drained with part of a command left: the client may sit
-			// on it. Keep those bytes in a buffer of their size, not a
+		if drained {
+			// Part of a command may be left, and the client may sit on
+			// it: keep those bytes in a buffer of their size, not a
 			// 64 KiB one, so idle half-sent commands cannot pin memory.
-			r.settle()
+			in.cr.settle()
 		}
 	}
 	if p.werr != nil {
@@ -178,6 +156,34 @@ func (l *evLoop) stepInspect(p *relayPair) (done bool, err error) {
 		return true, nil
 	}
 	return false, nil
+}
+
+// readInto reads ep's socket into r, past any bytes r still holds. It
+// returns how many came (0 at EOF) and whether the socket is drained: a
+// short read, with no close from the peer to read on to. On EAGAIN, ep is
+// no longer readable and r's buffer goes back to the pool.
+func readInto(ep *endpoint, r *sockReader) (n int, drained bool, errno unix.Errno) {
+	r.room()
+	free := cap(r.buf) - len(r.buf)
+	for {
+		n, errno = sysRead(ep.fd, r.buf[len(r.buf):cap(r.buf)])
+		if errno != unix.EINTR {
+			break
+		}
+	}
+	if errno == unix.EAGAIN {
+		ep.readable = false
+		r.release()
+		return 0, true, errno
+	}
+	if errno != 0 || n == 0 {
+		return 0, false, errno
+	}
+	r.buf = r.buf[:len(r.buf)+n]
+	if drained = n < free && !ep.rdhup; drained {
+		ep.readable = false
+	}
+	return n, drained, 0
 }
 
 // upstreamBytes hands what was read from the upstream to the inspector,
