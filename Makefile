@@ -12,19 +12,10 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/redoubt
 
-# deps installs what tests need when it is missing (Debian: apt-get).
+# deps installs what tests need when it is missing (Debian: apt-get, npm).
+# Each concern has its own script in scripts/deps.d/, run in name order.
 deps:
-	@missing=""; \
-	for c in redis-server:redis-server redis-cli:redis-tools redis-benchmark:redis-tools openssl:openssl; do \
-		command -v $${c%%:*} >/dev/null 2>&1 || missing="$$missing $${c#*:}"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		SUDO=$$(command -v sudo >/dev/null 2>&1 && [ "$$(id -u)" != 0 ] && echo sudo); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
-	fi
-	@# the Debian package starts a system redis on 6379; tests never use it
-	@redis-server --version
+	@set -e; for f in scripts/deps.d/[0-9]*.sh; do bash "$$f"; done
 
 test: deps vet staticcheck unit fuzz bench-build
 
