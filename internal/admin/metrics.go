@@ -54,22 +54,33 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.reauth, st.Reauths)
 	counter(c.splice, st.SpliceBytes)
 	ch <- prometheus.MustNewConstMetric(c.loopSessions, prometheus.GaugeValue, float64(st.LoopSessions))
+	c.collectSessions(ch, c.p.Registry().List())
+}
+
+// collectSessions reports live sessions per (tenant, upstream, mode) and
+// their bytes per (tenant, upstream): the byte series have no mode label,
+// so they are summed over modes, or a tenant with sessions in two modes
+// would yield two series with the same labels and fail the whole scrape.
+func (c *collector) collectSessions(ch chan<- prometheus.Metric, list []proxy.Info) {
 	type key struct{ tenant, upstream, mode string }
+	type bytesKey struct{ tenant, upstream string }
 	n := map[key]int{}
-	in := map[key]int64{}
-	out := map[key]int64{}
-	for _, s := range c.p.Registry().List() {
+	in := map[bytesKey]int64{}
+	out := map[bytesKey]int64{}
+	for _, s := range list {
 		if s.Tenant == "" {
 			continue
 		}
-		k := key{s.Tenant, s.Upstream, s.Mode}
-		n[k]++
-		in[k] += s.BytesIn
-		out[k] += s.BytesOut
+		n[key{s.Tenant, s.Upstream, s.Mode}]++
+		bk := bytesKey{s.Tenant, s.Upstream}
+		in[bk] += s.BytesIn
+		out[bk] += s.BytesOut
 	}
 	for k, v := range n {
 		ch <- prometheus.MustNewConstMetric(c.sessions, prometheus.GaugeValue, float64(v), k.tenant, k.upstream, k.mode)
-		ch <- prometheus.MustNewConstMetric(c.bytesIn, prometheus.GaugeValue, float64(in[k]), k.tenant, k.upstream)
+	}
+	for k, v := range in {
+		ch <- prometheus.MustNewConstMetric(c.bytesIn, prometheus.GaugeValue, float64(v), k.tenant, k.upstream)
 		ch <- prometheus.MustNewConstMetric(c.bytesOut, prometheus.GaugeValue, float64(out[k]), k.tenant, k.upstream)
 	}
 }
