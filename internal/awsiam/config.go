@@ -51,7 +51,7 @@ func (cfg Config) normalize() (Config, error) {
 	} else if !validCacheName(cfg.CacheName) {
 		// The name becomes the URL host: anything else would change what
 		// is signed (a "/" or "?" would move the rest into path or query).
-		errs = append(errs, fmt.Errorf("awsiam: cache name %q: only letters, digits and hyphens are allowed", cfg.CacheName))
+		errs = append(errs, errors.New("awsiam: cache name: only letters, digits and hyphens are allowed"))
 	}
 	if cfg.User == "" {
 		errs = append(errs, errors.New("awsiam: user is required"))
@@ -64,6 +64,10 @@ func (cfg Config) normalize() (Config, error) {
 	}
 	return cfg, errors.Join(errs...)
 }
+
+// ValidCacheName reports whether s, lower-cased, is a cache name redoubt
+// signs: the configuration check and the token provider share this rule.
+func ValidCacheName(s string) bool { return validCacheName(strings.ToLower(s)) }
 
 func validCacheName(s string) bool {
 	for _, c := range s {

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/redoubt-proxy/redoubt/internal/config"
+	"github.com/redoubt-proxy/redoubt/internal/policy"
 	"github.com/redoubt-proxy/redoubt/internal/tenant"
 )
 
@@ -22,8 +23,13 @@ func newCheckCmd(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Validation runs every rule the gateway applies; building the
+			// directory as serve does is the backstop for anything missed.
 			if _, err := tenant.Build(cfg, nil, nil); err != nil {
 				return configErr(fmt.Errorf("%s: %w", path, err))
+			}
+			for _, w := range cfg.Warnings() {
+				fmt.Fprintf(stdout, "%s: warning: %s\n", path, w)
 			}
 			fmt.Fprintf(stdout, "%s: ok (%d listeners, %d upstreams, %d tenants)\n", path, len(cfg.Listen), len(cfg.Upstreams), len(cfg.Tenants))
 			return nil
@@ -37,7 +43,7 @@ func newCheckCmd(stdout io.Writer) *cobra.Command {
 // loadConfig loads and validates a file; the error lists every problem,
 // one per line, each with its key path.
 func loadConfig(path string) (*config.Config, error) {
-	cfg, err := config.Load(path)
+	cfg, err := config.LoadWith(path, configHooks())
 	if err != nil {
 		msg := err.Error()
 		if strings.Contains(msg, "\n") {
@@ -46,4 +52,14 @@ func loadConfig(path string) (*config.Config, error) {
 		return nil, configErr(fmt.Errorf("%s: %s", path, msg))
 	}
 	return cfg, nil
+}
+
+// configHooks are the checks config cannot make itself: every tenant's
+// commands rules against the command table, reported with all other
+// problems. check, serve and reload all use them.
+func configHooks() config.Hooks {
+	return config.Hooks{Commands: func(rules string) error {
+		_, err := policy.Compile("", rules)
+		return err
+	}}
 }

@@ -70,6 +70,13 @@ func (c *Config) ApplyDefaults() {
 	setDur(&c.Tokens.UpstreamDefaults.DialTimeout, l.DialTimeout.D())
 	c.Tokens.UpstreamDefaults.Auth.applyDefaults()
 
+	for i := range c.Listen {
+		if t := c.Listen[i].TLS; t != nil && t.ClientCAFile != "" && t.ClientAuth == "" {
+			t.ClientAuth = ClientAuthRequire
+		}
+	}
+	c.Tokens.Revoked = normalizeRevoked(c.Tokens.Revoked)
+
 	for i := range c.Tenants {
 		// Deny by default: an unset role never becomes full.
 		if c.Tenants[i].Role == "" {
@@ -110,4 +117,20 @@ func setInt(n *int, def int) {
 	if *n == 0 {
 		*n = def
 	}
+}
+
+// normalizeRevoked writes token ids the way tokens carry them: lower case,
+// without the spaces or dashes of a hand-copied or UUID-style spelling. An
+// entry that is still not a token id is left for Validate to report, so a
+// typo is refused instead of silently revoking nothing.
+func normalizeRevoked(ids []string) []string {
+	if ids == nil {
+		return nil
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		id = strings.ToLower(strings.Join(strings.Fields(id), ""))
+		out[i] = strings.ReplaceAll(id, "-", "")
+	}
+	return out
 }

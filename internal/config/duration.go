@@ -20,7 +20,9 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := time.ParseDuration(n.Value)
 	if err != nil {
 		return &yaml.TypeError{Errors: []string{
-			fmt.Sprintf("line %d: invalid duration %q: want a number with a unit, such as \"10s\" or \"1h30m\"", n.Line, n.Value)}}
+			// The value is not repeated: a secret pasted into the wrong key
+			// must not reach a terminal or a log.
+			fmt.Sprintf("line %d: not a duration: want a number with a unit, such as \"10s\" or \"1h30m\"", n.Line)}}
 	}
 	*d = Duration(v)
 	return nil

@@ -158,7 +158,7 @@ tokens:
   keys: [{id: k1, secret_env: REDOUBT_TOKEN_KEY}]
   legacy_secret_env: SHARED_SECRET
   allow_upstreams: ["127.0.0.1:*", "*.cache.amazonaws.com:6379", "10.0.0.0/8:6379", "[fd00::/8]:*"]
-  revoked: [tok-123]
+  revoked: ["0123456789ABCDEF-0123456789abcdef"]  # normalised to lower case, dashes dropped
   upstream_defaults:
     tls: {enabled: true}
     auth: {mode: acl, username: proxy, password_env: REDIS_PASSWORD}

@@ -16,12 +16,15 @@ import (
 // Load reads the YAML file at path and returns it decoded, with defaults
 // applied, secrets resolved from the process environment, and validated.
 // A non-nil error lists every problem found; the Config is then nil.
-func Load(path string) (*Config, error) {
+func Load(path string) (*Config, error) { return LoadWith(path, Hooks{}) }
+
+// LoadWith is Load with the extra checks in h (see ValidateWith).
+func LoadWith(path string, h Hooks) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err // *PathError already names the file
 	}
-	return Parse(data, os.LookupEnv)
+	return ParseWith(data, os.LookupEnv, h)
 }
 
 // Parse is Load without the file: it decodes data, rejecting unknown keys,
@@ -32,13 +35,18 @@ func Load(path string) (*Config, error) {
 // wrong type leaves a zero behind that would only produce misleading
 // follow-on errors.
 func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
+	return ParseWith(data, lookupEnv, Hooks{})
+}
+
+// ParseWith is Parse with the extra checks in h (see ValidateWith).
+func ParseWith(data []byte, lookupEnv func(string) (string, bool), h Hooks) (*Config, error) {
 	c, unknown, err := decode(data)
 	if err != nil {
 		return nil, err
 	}
 	c.ApplyDefaults()
 	resolveErr := c.Resolve(lookupEnv)
-	validateErr := c.Validate()
+	validateErr := c.ValidateWith(h)
 	if err := errors.Join(unknown, validateErr, resolveErr); err != nil {
 		return nil, err
 	}

@@ -90,10 +90,12 @@ func lookupSecret(p *problems, path, env string, lookupEnv func(string) (string,
 	v, ok := lookupEnv(env)
 	switch {
 	case !ok:
-		p.add(path, "environment variable %s is not set", env)
+		// The variable's name is not repeated either: a secret that happens
+		// to look like a variable name (64 hex digits do) would be printed.
+		p.add(path, "the environment variable this key names is not set")
 		return "", false
 	case v == "":
-		p.add(path, "environment variable %s is empty", env)
+		p.add(path, "the environment variable this key names is empty")
 		return "", false
 	}
 	return v, true

@@ -4,7 +4,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 )
 
@@ -25,13 +27,13 @@ func checkKeyPair(p *problems, path, certFile, keyFile string) {
 	if certFile == "" || keyFile == "" {
 		return
 	}
-	certPEM, certErr := os.ReadFile(certFile)
+	certPEM, certErr := readFile(certFile)
 	if certErr != nil {
 		p.add(path+".cert_file", "%v", certErr)
 	} else if !hasCertificate(certPEM) {
 		p.add(path+".cert_file", "no PEM certificate that parses")
 	}
-	keyPEM, keyErr := os.ReadFile(keyFile)
+	keyPEM, keyErr := readFile(keyFile)
 	if keyErr != nil {
 		p.add(path+".key_file", "%v", keyErr)
 	}
@@ -47,9 +49,24 @@ func checkKeyPair(p *problems, path, certFile, keyFile string) {
 
 // checkCAFile checks that file holds at least one PEM certificate.
 func checkCAFile(p *problems, path, file string) {
-	if _, err := LoadCertPool(file); err != nil {
+	data, err := readFile(file)
+	if err != nil {
 		p.add(path, "%v", err)
+	} else if !x509.NewCertPool().AppendCertsFromPEM(data) {
+		p.add(path, "no PEM certificate that parses")
 	}
+}
+
+// readFile reads a file the configuration names. Its error says what went
+// wrong (no such file, permission denied) without the path: the key path
+// names the setting, and config errors never repeat a value.
+func readFile(file string) ([]byte, error) {
+	data, err := os.ReadFile(file)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return nil, fmt.Errorf("cannot read the file: %w", pe.Err)
+	}
+	return data, err
 }
 
 // LoadCertPool reads a PEM file of CA certificates: the one way redoubt

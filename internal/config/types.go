@@ -5,8 +5,8 @@ package config
 
 import "time"
 
-// Config is the whole configuration file. Field tags are the contract of
-// ../shared/DESIGN.md: extend, never rename.
+// Config is the whole configuration file. Field tags are a public contract
+// (docs/configuration.md): extend, never rename.
 type Config struct {
 	Listen    []Listener          `yaml:"listen"`
 	Admin     Admin               `yaml:"admin"`
@@ -24,14 +24,22 @@ type Listener struct {
 }
 
 // ServerTLS turns a listener into a TLS listener. With ClientCAFile set,
-// clients must present a certificate signed by that CA; the certificate's
-// URI SAN (redoubt://tenant/NAME or any URI whose last path element is the
-// tenant) or else its CN names the tenant, and no AUTH is needed.
+// client certificates are verified against that CA and name the tenant
+// (docs/security.md gives the rules), so no AUTH is needed. ClientAuth says
+// whether a certificate is required (the default) or optional, letting
+// clients without one log in with AUTH.
 type ServerTLS struct {
 	CertFile     string `yaml:"cert_file"`
 	KeyFile      string `yaml:"key_file"`
 	ClientCAFile string `yaml:"client_ca_file"`
+	ClientAuth   string `yaml:"client_auth"` // require | optional; only with client_ca_file
 }
+
+// Client certificate policies of a listener with client_ca_file.
+const (
+	ClientAuthRequire  = "require"
+	ClientAuthOptional = "optional"
+)
 
 // Admin is the HTTP endpoint for /metrics, /healthz, /readyz and the admin API.
 type Admin struct {

@@ -63,6 +63,13 @@ func (c *Config) validateListeners(p *problems) {
 		if l.TLS.ClientCAFile != "" {
 			checkCAFile(p, path+".tls.client_ca_file", l.TLS.ClientCAFile)
 		}
+		switch {
+		case l.TLS.ClientAuth == "":
+		case l.TLS.ClientCAFile == "":
+			p.add(path+".tls.client_auth", "needs client_ca_file (the CA that client certificates must chain to)")
+		case l.TLS.ClientAuth != ClientAuthRequire && l.TLS.ClientAuth != ClientAuthOptional:
+			p.add(path+".tls.client_auth", "want require or optional")
+		}
 	}
 }
 
@@ -126,12 +133,12 @@ func (c *Config) validateLog(p *problems) {
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		p.add("log.level", "unknown level %q (want debug, info, warn or error)", c.Log.Level)
+		p.add("log.level", "unknown level (want debug, info, warn or error)")
 	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:
-		p.add("log.format", "unknown format %q (want text or json)", c.Log.Format)
+		p.add("log.format", "unknown format (want text or json)")
 	}
 }
 
@@ -139,9 +146,9 @@ func (c *Config) validateLog(p *problems) {
 // tokens, each "+something" or "-something". What the something may be
 // is the policy package's to say (Hooks.Commands).
 func checkCommandsSyntax(rules string) error {
-	for _, tok := range strings.Fields(rules) {
+	for i, tok := range strings.Fields(rules) {
 		if len(tok) < 2 || (tok[0] != '+' && tok[0] != '-') {
-			return fmt.Errorf("rule %q must be +COMMAND, -COMMAND, +@CATEGORY or -@CATEGORY", tok)
+			return fmt.Errorf("rule %d must be +COMMAND, -COMMAND, +@CATEGORY or -@CATEGORY", i+1)
 		}
 	}
 	return nil

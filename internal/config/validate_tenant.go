@@ -17,7 +17,7 @@ func (c *Config) validateTenants(p *problems, h Hooks) {
 			p.add(path+".name", "may contain only letters, digits, '.', '_' and '-'")
 		default:
 			if first, dup := seen[t.Name]; dup {
-				p.add(path+".name", "duplicate tenant %q (first defined at tenants[%d])", t.Name, first)
+				p.add(path+".name", "duplicate of tenants[%d].name", first)
 			} else {
 				seen[t.Name] = i
 			}
@@ -29,13 +29,13 @@ func (c *Config) validateTenants(p *problems, h Hooks) {
 		case t.Upstream == "":
 			p.add(path+".upstream", "required")
 		case !upOK:
-			p.add(path+".upstream", "unknown upstream %q", t.Upstream)
+			p.add(path+".upstream", "names no entry of upstreams")
 		}
 
 		switch t.Role {
 		case RoleFull, RoleReadWrite, RoleReadOnly:
 		default:
-			p.add(path+".role", "unknown role %q (want full, readwrite or readonly)", t.Role)
+			p.add(path+".role", "unknown role (want full, readwrite or readonly)")
 		}
 
 		if t.DB != nil {
@@ -49,19 +49,21 @@ func (c *Config) validateTenants(p *problems, h Hooks) {
 				if upOK {
 					hint = fmt.Sprintf(" (set upstreams.%s.max_db to allow more)", t.Upstream)
 				}
-				p.add(path+".db", "%d out of range 0..%d%s", *t.DB, maxDB, hint)
+				p.add(path+".db", "out of range 0..%d%s", maxDB, hint)
 			case *t.DB != 0 && upOK && u.Auth.Mode == AuthAWSIAM && u.Auth.Serverless:
-				p.add(path+".db", "%d, but upstream %q is ElastiCache Serverless, which has DB 0 only", *t.DB, t.Upstream)
+				p.add(path+".db", "must be 0: upstreams.%s is ElastiCache Serverless, which has DB 0 only", t.Upstream)
 			}
 		}
 
 		if t.Role == RoleFull && t.DB == nil && upOK {
 			if other, sameAddr, shared := c.sharedWith(t.Upstream, i); shared {
-				why := fmt.Sprintf("has the same address as upstream %q", sameAddr)
+				// Upstream names are keys of the file; tenants are named by
+				// their index, not by the value of their name.
+				why := fmt.Sprintf("has the same address as upstreams.%s", sameAddr)
 				if other != "" {
-					why = fmt.Sprintf("is shared with tenant %q", other)
+					why = fmt.Sprintf("is shared with tenants[%d]", c.tenantIndex(other))
 				}
-				p.add(path+".role", "role full without db needs an upstream of its own; upstream %q %s", t.Upstream, why)
+				p.add(path+".role", "role full without db needs an upstream of its own; upstreams.%s %s", t.Upstream, why)
 			}
 		}
 
@@ -94,4 +96,14 @@ func (c *Config) validateTenantSecret(p *problems, path string, t *Tenant) {
 	case !c.hasMTLSListener():
 		p.add(path, "no secret_sha256 or secret_env, and no listener has tls.client_ca_file to identify the tenant by certificate")
 	}
+}
+
+// tenantIndex returns the index of the first tenant called name, or -1.
+func (c *Config) tenantIndex(name string) int {
+	for i := range c.Tenants {
+		if c.Tenants[i].Name == name {
+			return i
+		}
+	}
+	return -1
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // brokenCase breaks one thing in the valid example and names the problem
@@ -37,7 +38,7 @@ func brokenCases() []brokenCase {
 		{desc: "tls without key_file", mutate: func(c *Config, _ tlsFiles) { c.Listen[1].TLS.KeyFile = "" },
 			path: "listen[1].tls.key_file", msg: "required when tls is set"},
 		{desc: "unreadable cert_file", mutate: func(c *Config, _ tlsFiles) { c.Listen[1].TLS.CertFile = "/nonexistent/x.pem" },
-			path: "listen[1].tls.cert_file", msg: "open /nonexistent/x.pem: no such file or directory"},
+			path: "listen[1].tls.cert_file", msg: "cannot read the file: no such file or directory"},
 		{desc: "cert_file is not a certificate", mutate: func(c *Config, f tlsFiles) { c.Listen[1].TLS.CertFile = f.key },
 			path: "listen[1].tls.cert_file", msg: "no PEM certificate"},
 		{desc: "key does not match certificate", mutate: func(c *Config, f tlsFiles) { c.Listen[1].TLS.KeyFile = f.otherKey },
@@ -77,7 +78,7 @@ func brokenCases() []brokenCase {
 		}, path: "upstreams.bobs.max_db", msg: "must not be negative"},
 		{desc: "unknown auth mode", mutate: func(c *Config, _ tlsFiles) {
 			upstream(c, "main", func(u *Upstream) { u.Auth.Mode = "passwd" })
-		}, path: "upstreams.main.auth.mode", msg: `unknown mode "passwd"`},
+		}, path: "upstreams.main.auth.mode", msg: "unknown mode (want"},
 		{desc: "password mode without password_env", mutate: func(c *Config, _ tlsFiles) {
 			upstream(c, "main", func(u *Upstream) { u.Auth.PasswordEnv = "" })
 		}, path: "upstreams.main.auth.password_env", msg: "required with mode password"},
@@ -91,10 +92,10 @@ func brokenCases() []brokenCase {
 			upstream(c, "bobs", func(u *Upstream) { u.Auth.PasswordEnv = "" })
 		}, path: "upstreams.bobs.auth.password_env", msg: "required with mode acl"},
 		{desc: "password variable not set", env: func(e fakeEnv) { delete(e, "BOB_REDIS_PASSWORD") },
-			path: "upstreams.bobs.auth.password_env", msg: "environment variable BOB_REDIS_PASSWORD is not set"},
+			path: "upstreams.bobs.auth.password_env", msg: "the environment variable this key names is not set"},
 		{desc: "password variable empty", env: func(e fakeEnv) { e["REDIS_PASSWORD"] = "" },
 			// upstream_defaults uses the same variable
-			path: "upstreams.main.auth.password_env", msg: "environment variable REDIS_PASSWORD is empty", extra: 1},
+			path: "upstreams.main.auth.password_env", msg: "the environment variable this key names is empty", extra: 1},
 		{desc: "password_env holds a secret, not a name", mutate: func(c *Config, _ tlsFiles) {
 			upstream(c, "main", func(u *Upstream) { u.Auth.PasswordEnv = "p@ss w0rd!" })
 		}, path: "upstreams.main.auth.password_env", msg: "not a valid environment variable name"},
@@ -128,7 +129,7 @@ func brokenCases() []brokenCase {
 			upstream(c, "iam", func(u *Upstream) { u.Auth.MaxConnectionAge = Duration(13 * 3600e9) })
 		}, path: "upstreams.iam.auth.max_connection_age", msg: "at most 12h"},
 		{desc: "serverless with a db", mutate: func(c *Config, _ tlsFiles) { c.Tenants[3].DB = intp(2) },
-			path: "tenants[3].db", msg: `upstream "iam" is ElastiCache Serverless, which has DB 0 only`},
+			path: "tenants[3].db", msg: "upstreams.iam is ElastiCache Serverless, which has DB 0 only"},
 
 		// tenants
 		{desc: "tenant without name", mutate: func(c *Config, _ tlsFiles) { c.Tenants[0].Name = "" },
@@ -136,7 +137,7 @@ func brokenCases() []brokenCase {
 		{desc: "tenant name charset", mutate: func(c *Config, _ tlsFiles) { c.Tenants[0].Name = "al ice" },
 			path: "tenants[0].name", msg: "may contain only letters"},
 		{desc: "duplicate tenant", mutate: func(c *Config, _ tlsFiles) { c.Tenants[1].Name = "alice" },
-			path: "tenants[1].name", msg: `duplicate tenant "alice" (first defined at tenants[0])`},
+			path: "tenants[1].name", msg: "duplicate of tenants[0].name"},
 		{desc: "both secrets", mutate: func(c *Config, _ tlsFiles) { c.Tenants[0].SecretEnv = "CAROL_SECRET" },
 			path: "tenants[0]", msg: "both secret_sha256 and secret_env"},
 		{desc: "secret_sha256 not hex", mutate: func(c *Config, _ tlsFiles) { c.Tenants[0].SecretSHA256 = strings.Repeat("z", 64) },
@@ -144,35 +145,35 @@ func brokenCases() []brokenCase {
 		{desc: "secret_sha256 too short", mutate: func(c *Config, _ tlsFiles) { c.Tenants[0].SecretSHA256 = "abcd" },
 			path: "tenants[0].secret_sha256", msg: "must be 64 hex digits"},
 		{desc: "secret_env not set", env: func(e fakeEnv) { delete(e, "CAROL_SECRET") },
-			path: "tenants[1].secret_env", msg: "environment variable CAROL_SECRET is not set"},
+			path: "tenants[1].secret_env", msg: "the environment variable this key names is not set"},
 		{desc: "no secret and no mTLS listener", mutate: func(c *Config, _ tlsFiles) { c.Listen[1].TLS.ClientCAFile = "" },
 			path: "tenants[3]", msg: "no secret_sha256 or secret_env"},
 		{desc: "tenant without upstream", mutate: func(c *Config, _ tlsFiles) { c.Tenants[1].Upstream = "" },
 			path: "tenants[1].upstream", msg: "required"},
 		{desc: "unknown upstream", mutate: func(c *Config, _ tlsFiles) { c.Tenants[1].Upstream = "foo" },
-			path: "tenants[1].upstream", msg: `unknown upstream "foo"`},
+			path: "tenants[1].upstream", msg: "names no entry of upstreams"},
 		{desc: "unknown role", mutate: func(c *Config, _ tlsFiles) { c.Tenants[0].Role = "admin" },
-			path: "tenants[0].role", msg: `unknown role "admin"`},
+			path: "tenants[0].role", msg: "unknown role (want"},
 		{desc: "db above default max_db", mutate: func(c *Config, _ tlsFiles) { c.Tenants[0].DB = intp(16) },
-			path: "tenants[0].db", msg: "16 out of range 0..15 (set upstreams.main.max_db to allow more)"},
+			path: "tenants[0].db", msg: "out of range 0..15 (set upstreams.main.max_db to allow more)"},
 		{desc: "db above configured max_db", mutate: func(c *Config, _ tlsFiles) {
 			upstream(c, "main", func(u *Upstream) { u.MaxDB = intp(3) })
-		}, path: "tenants[1].db", msg: "4 out of range 0..3"},
+		}, path: "tenants[1].db", msg: "out of range 0..3"},
 		{desc: "negative db", mutate: func(c *Config, _ tlsFiles) { c.Tenants[0].DB = intp(-1) },
-			path: "tenants[0].db", msg: "-1 out of range 0..15"},
+			path: "tenants[0].db", msg: "out of range 0..15"},
 		{desc: "commands rule without sign", mutate: func(c *Config, _ tlsFiles) { c.Tenants[1].Commands = "+@read keys" },
-			path: "tenants[1].commands", msg: `rule "keys" must be +COMMAND`},
+			path: "tenants[1].commands", msg: "must be +COMMAND"},
 		{desc: "commands bare sign", mutate: func(c *Config, _ tlsFiles) { c.Tenants[1].Commands = "+" },
-			path: "tenants[1].commands", msg: `rule "+" must be`},
+			path: "tenants[1].commands", msg: "rule 1 must be"},
 		{desc: "role full on a shared upstream", mutate: func(c *Config, _ tlsFiles) { c.Tenants[2].Upstream = "main" },
-			path: "tenants[2].role", msg: `role full without db needs an upstream of its own; upstream "main" is shared with tenant "alice"`},
+			path: "tenants[2].role", msg: "role full without db needs an upstream of its own; upstreams.main is shared with tenants[0]"},
 		{desc: "role full on an upstream whose address another entry uses", mutate: func(c *Config, _ tlsFiles) {
 			c.Upstreams["bobs2"] = c.Upstreams["bobs"]
-		}, path: "tenants[2].role", msg: `upstream "bobs" has the same address as upstream "bobs2"`},
+		}, path: "tenants[2].role", msg: "upstreams.bobs has the same address as upstreams.bobs2"},
 		{desc: "role full on the alias of a used address", mutate: func(c *Config, _ tlsFiles) {
 			c.Upstreams["main2"] = c.Upstreams["main"]
 			c.Tenants[2].Upstream = "main2"
-		}, path: "tenants[2].role", msg: `upstream "main2" is shared with tenant "alice"`},
+		}, path: "tenants[2].role", msg: "upstreams.main2 is shared with tenants[0]"},
 
 		// tokens
 		{desc: "token key without id", mutate: func(c *Config, _ tlsFiles) { c.Tokens.Keys[0].ID = "" },
@@ -183,15 +184,15 @@ func brokenCases() []brokenCase {
 			path: "tokens.keys[0].id", msg: "1 to 32 letters"},
 		{desc: "duplicate token key id", mutate: func(c *Config, _ tlsFiles) {
 			c.Tokens.Keys = append(c.Tokens.Keys, c.Tokens.Keys[0])
-		}, path: "tokens.keys[1].id", msg: `duplicate key id "k1" (first defined at tokens.keys[0])`},
+		}, path: "tokens.keys[1].id", msg: "duplicate of tokens.keys[0].id"},
 		{desc: "token key without secret_env", mutate: func(c *Config, _ tlsFiles) { c.Tokens.Keys[0].SecretEnv = "" },
 			path: "tokens.keys[0].secret_env", msg: "required"},
 		{desc: "token key variable not set", env: func(e fakeEnv) { delete(e, "REDOUBT_TOKEN_KEY") },
-			path: "tokens.keys[0].secret_env", msg: "environment variable REDOUBT_TOKEN_KEY is not set"},
+			path: "tokens.keys[0].secret_env", msg: "the environment variable this key names is not set"},
 		{desc: "token key too short", env: func(e fakeEnv) { e["REDOUBT_TOKEN_KEY"] = "short-key-V4lu3" },
 			path: "tokens.keys[0].secret_env", msg: "at least 32 bytes"},
 		{desc: "legacy secret variable not set", env: func(e fakeEnv) { delete(e, "SHARED_SECRET") },
-			path: "tokens.legacy_secret_env", msg: "environment variable SHARED_SECRET is not set"},
+			path: "tokens.legacy_secret_env", msg: "the environment variable this key names is not set"},
 		{desc: "allow_upstreams without port", mutate: func(c *Config, _ tlsFiles) { c.Tokens.AllowUpstreams[0] = "127.0.0.1" },
 			path: "tokens.allow_upstreams[0]", msg: "want HOST:PORT"},
 		{desc: "allow_upstreams bad port", mutate: func(c *Config, _ tlsFiles) { c.Tokens.AllowUpstreams[0] = "127.0.0.1:http" },
@@ -220,7 +221,34 @@ func brokenCases() []brokenCase {
 			c.Tokens.UpstreamDefaults.Auth = UpstreamAuth{Mode: AuthAWSIAM, Username: "u", CacheName: "c"}
 		}, path: "tokens.upstream_defaults.auth.mode", msg: "aws-iam requires tls.enabled"},
 		{desc: "empty revoked entry", mutate: func(c *Config, _ tlsFiles) { c.Tokens.Revoked = append(c.Tokens.Revoked, "") },
-			path: "tokens.revoked[1]", msg: "must not be empty"},
+			path: "tokens.revoked[1]", msg: "not a token id"},
+		{desc: "revoked entry that is no token id", mutate: func(c *Config, _ tlsFiles) {
+			c.Tokens.Revoked = append(c.Tokens.Revoked, "0123456789abcdef0123456789abcdeg")
+		}, path: "tokens.revoked[1]", msg: "not a token id"},
+		{desc: "revoked entry too short", mutate: func(c *Config, _ tlsFiles) { c.Tokens.Revoked = append(c.Tokens.Revoked, "tok-123") },
+			path: "tokens.revoked[1]", msg: "not a token id"},
+		{desc: "password on token routes over plain TCP", mutate: func(c *Config, _ tlsFiles) {
+			c.Tokens.UpstreamDefaults.TLS = UpstreamTLS{}
+		}, path: "tokens.upstream_defaults.auth.mode", msg: "need tls.enabled: true with certificate verification"},
+		{desc: "password on token routes over unverified TLS", mutate: func(c *Config, _ tlsFiles) {
+			c.Tokens.UpstreamDefaults.TLS.InsecureSkipVerify = true
+		}, path: "tokens.upstream_defaults.auth.mode", msg: "need tls.enabled: true with certificate verification"},
+		{desc: "aws-iam cache name with a slash", mutate: func(c *Config, _ tlsFiles) {
+			upstream(c, "iam", func(u *Upstream) { u.Auth.CacheName = "my-cache/x?y" })
+		}, path: "upstreams.iam.auth.cache_name", msg: "only letters, digits and hyphens"},
+		{desc: "aws-iam token lifetime not whole seconds", mutate: func(c *Config, _ tlsFiles) {
+			upstream(c, "iam", func(u *Upstream) { u.Auth.TokenLifetime = Duration(1500 * time.Millisecond) })
+		}, path: "upstreams.iam.auth.token_lifetime", msg: "whole seconds"},
+		{desc: "allow-list entry the token parser refuses", mutate: func(c *Config, _ tlsFiles) {
+			c.Tokens.AllowUpstreams = append(c.Tokens.AllowUpstreams, "[::ffff:a00:0/104]:6379")
+		}, path: "tokens.allow_upstreams[4]", msg: "IPv4-mapped"},
+		{desc: "client_auth without client_ca_file", mutate: func(c *Config, _ tlsFiles) {
+			c.Listen[1].TLS.ClientCAFile = ""
+			c.Listen[1].TLS.ClientAuth = "require"
+			c.Tenants[3].SecretEnv = "CAROL_SECRET"
+		}, path: "listen[1].tls.client_auth", msg: "needs client_ca_file"},
+		{desc: "unknown client_auth", mutate: func(c *Config, _ tlsFiles) { c.Listen[1].TLS.ClientAuth = "maybe" },
+			path: "listen[1].tls.client_auth", msg: "want require or optional"},
 		{desc: "negative default_ttl", mutate: func(c *Config, _ tlsFiles) { c.Tokens.DefaultTTL = -1 },
 			path: "tokens.default_ttl", msg: "must not be negative"},
 
@@ -242,9 +270,9 @@ func brokenCases() []brokenCase {
 		{desc: "max_auth_failures below 1", mutate: func(c *Config, _ tlsFiles) { c.Limits.MaxAuthFailures = -2 },
 			path: "limits.max_auth_failures", msg: "must be at least 1"},
 		{desc: "unknown log level", mutate: func(c *Config, _ tlsFiles) { c.Log.Level = "verbose" },
-			path: "log.level", msg: `unknown level "verbose"`},
+			path: "log.level", msg: "unknown level (want"},
 		{desc: "unknown log format", mutate: func(c *Config, _ tlsFiles) { c.Log.Format = "xml" },
-			path: "log.format", msg: `unknown format "xml"`},
+			path: "log.format", msg: "unknown format (want"},
 	}
 }
 
@@ -343,10 +371,10 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	_, err := reparse(t, c, env)
 	want := []string{
 		"listen[0].address: ",
-		"tenants[1].name: duplicate tenant",
-		"tenants[0].db: 99 out of range",
-		`tenants[2].upstream: unknown upstream "missing"`,
-		"tokens.keys[0].secret_env: environment variable REDOUBT_TOKEN_KEY is not set",
+		"tenants[1].name: duplicate of tenants[0].name",
+		"tenants[0].db: out of range",
+		"tenants[2].upstream: names no entry of upstreams",
+		"tokens.keys[0].secret_env: the environment variable this key names is not set",
 	}
 	lines := errLines(err)
 	if len(lines) != len(want) {

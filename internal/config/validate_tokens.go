@@ -1,6 +1,10 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/redoubt-proxy/redoubt/internal/token"
+)
 
 func (c *Config) validateTokens(p *problems) {
 	tk := c.Tokens
@@ -16,7 +20,7 @@ func (c *Config) validateTokens(p *problems) {
 			p.add(path+".id", "1 to 32 letters, digits, '_' or '-'")
 		default:
 			if first, dup := seen[k.ID]; dup {
-				p.add(path+".id", "duplicate key id %q (first defined at tokens.keys[%d])", k.ID, first)
+				p.add(path+".id", "duplicate of tokens.keys[%d].id", first)
 			} else {
 				seen[k.ID] = i
 			}
@@ -33,13 +37,21 @@ func (c *Config) validateTokens(p *problems) {
 		}
 	}
 	for i, a := range tk.AllowUpstreams {
-		if err := checkAllowUpstream(a); err != nil {
+		// The gateway builds its allow-list with token.CheckAllowRule's
+		// parser, which is stricter than checkAllowUpstream: run both, so
+		// check refuses everything serve would.
+		err := checkAllowUpstream(a)
+		if err == nil {
+			err = token.CheckAllowRule(a)
+		}
+		if err != nil {
 			p.add(fmt.Sprintf("tokens.allow_upstreams[%d]", i), "%v", err)
 		}
 	}
 	for i, r := range tk.Revoked {
-		if r == "" {
-			p.add(fmt.Sprintf("tokens.revoked[%d]", i), "must not be empty")
+		// ApplyDefaults has normalised the spelling already.
+		if !token.ValidID(r) {
+			p.add(fmt.Sprintf("tokens.revoked[%d]", i), "not a token id: want the 32 hex digits that `redoubt token issue` and `token inspect` print")
 		}
 	}
 	if tk.DefaultTTL < 0 {
@@ -51,6 +63,13 @@ func (c *Config) validateTokens(p *problems) {
 	}
 	d.TLS.validate(p, "tokens.upstream_defaults.tls")
 	d.Auth.validate(p, "tokens.upstream_defaults.auth", d.TLS.Enabled)
+	if (d.Auth.Mode == AuthPassword || d.Auth.Mode == AuthACL) && (!d.TLS.Enabled || d.TLS.InsecureSkipVerify) {
+		// A token route goes to whatever address the token names within
+		// allow_upstreams. Over plain TCP, or TLS that trusts any
+		// certificate, whoever answers at such an address (a host taken
+		// over, a spoofed address) receives the shared password in clear.
+		p.add("tokens.upstream_defaults.auth.mode", "password and acl logins on token routes need tls.enabled: true with certificate verification (insecure_skip_verify off): the shared password goes to every address the allow-list admits")
+	}
 }
 
 // validKeyID: 1-32 of [A-Za-z0-9_-], as the signed token format allows.

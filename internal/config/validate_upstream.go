@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/redoubt-proxy/redoubt/internal/awsiam"
+)
 
 // iamConnectionCeiling is when AWS closes an IAM-authenticated connection
 // that has not logged in again.
@@ -87,7 +91,7 @@ func (a UpstreamAuth) validate(p *problems, path string, tlsEnabled bool) {
 	case AuthAWSIAM:
 		a.validateIAM(p, path, tlsEnabled)
 	default:
-		p.add(path+".mode", "unknown mode %q (want none, password, acl or aws-iam)", a.Mode)
+		p.add(path+".mode", "unknown mode (want none, password, acl or aws-iam)")
 	}
 }
 
@@ -100,14 +104,20 @@ func (a UpstreamAuth) validateIAM(p *problems, path string, tlsEnabled bool) {
 	if a.Username == "" {
 		p.add(path+".username", "required with mode aws-iam (the ElastiCache user id)")
 	}
-	if a.CacheName == "" {
+	switch {
+	case a.CacheName == "":
 		p.add(path+".cache_name", "required with mode aws-iam")
+	case !awsiam.ValidCacheName(a.CacheName):
+		// The name becomes the host of the signed URL; serve refuses it.
+		p.add(path+".cache_name", "only letters, digits and hyphens are allowed")
 	}
 	if a.PasswordEnv != "" || a.Password != "" {
 		p.add(path+".password_env", "not allowed with mode aws-iam (the password is a signed IAM token)")
 	}
 	if a.TokenLifetime < 0 || a.TokenLifetime.D() > DefaultIAMTokenLifetime {
 		p.add(path+".token_lifetime", "must be positive and at most 15m (AWS accepts IAM tokens for 15 minutes at most)")
+	} else if a.TokenLifetime.D()%time.Second != 0 {
+		p.add(path+".token_lifetime", "must be whole seconds (X-Amz-Expires is in seconds)")
 	}
 	if a.ReauthInterval < 0 || a.ReauthInterval.D() >= iamConnectionCeiling {
 		p.add(path+".reauth_interval", "must be positive and under 12h (AWS closes IAM connections after 12 hours)")

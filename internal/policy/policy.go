@@ -51,10 +51,10 @@ func Compile(role, rules string) (*Policy, error) {
 		p.allow = roleReadOnly()
 	case "":
 	default:
-		return nil, fmt.Errorf("unknown role %q (want %s, %s or %s)", role, RoleFull, RoleReadWrite, RoleReadOnly)
+		return nil, fmt.Errorf("unknown role (want %s, %s or %s)", RoleFull, RoleReadWrite, RoleReadOnly)
 	}
 	if err := applyRules(&p.allow, rules); err != nil {
-		return nil, fmt.Errorf("rules %q: %w", rules, err)
+		return nil, err
 	}
 	// As in Redis, commands usable before login (AUTH, HELLO, QUIT, RESET)
 	// are never refused by rules: a client must always be able to log in

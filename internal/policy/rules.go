@@ -24,7 +24,9 @@ func applyRules(b *bitset, rules string) error {
 	var errs []error
 	for i, rule := range strings.Fields(rules) {
 		if err := applyRule(b, rule); err != nil {
-			errs = append(errs, fmt.Errorf("rule %d %q: %w", i+1, rule, err))
+			// Rules come from the config file, whose errors name the
+			// place (rule N) and never repeat a value.
+			errs = append(errs, fmt.Errorf("rule %d: %w", i+1, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -44,7 +46,7 @@ func applyRule(b *bitset, rule string) error {
 	if cat, ok := strings.CutPrefix(name, "@"); ok {
 		cats, ok := command.CategoryByName(cat)
 		if !ok {
-			return fmt.Errorf("unknown category %q", cat)
+			return errors.New("unknown category")
 		}
 		for id := command.ID(1); id <= command.MaxID; id++ {
 			c := command.ByID(id)
@@ -58,9 +60,9 @@ func applyRule(b *bitset, rule string) error {
 	if c == nil {
 		parent, _, found := strings.Cut(name, "|")
 		if p := command.ByName(parent); found && p != nil && len(p.Subcommands) == 0 {
-			return fmt.Errorf("%q has no subcommands; first-argument rules are not supported", parent)
+			return errors.New("the command has no subcommands; first-argument rules are not supported")
 		}
-		return fmt.Errorf("unknown command %q", name)
+		return errors.New("unknown command")
 	}
 	setCommand(b, c, allow)
 	return nil

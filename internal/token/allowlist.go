@@ -38,9 +38,9 @@ func ParseAllowList(patterns []string) (*AllowList, error) {
 	for i, p := range patterns {
 		r, err := parseAllowRule(p)
 		if err != nil {
-			// Patterns come from the config file, not from clients: quoting
-			// them is what makes the message useful.
-			errs = append(errs, fmt.Errorf("allow_upstreams[%d] %q: %w", i, p, err))
+			// Patterns come from the config file; its errors name the entry
+			// by index and never repeat a value.
+			errs = append(errs, fmt.Errorf("allow_upstreams[%d]: %w", i, err))
 			continue
 		}
 		a.rules = append(a.rules, r)
@@ -49,6 +49,14 @@ func ParseAllowList(patterns []string) (*AllowList, error) {
 		return nil, errors.Join(errs...)
 	}
 	return a, nil
+}
+
+// CheckAllowRule reports whether p is an allow_upstreams entry that
+// ParseAllowList accepts, so the configuration check can refuse what the
+// gateway would.
+func CheckAllowRule(p string) error {
+	_, err := parseAllowRule(p)
+	return err
 }
 
 func parseAllowRule(p string) (allowRule, error) {
