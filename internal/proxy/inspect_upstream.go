@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/redoubt-proxy/redoubt/internal/resp"
+	"github.com/redoubt-proxy/redoubt/internal/upstream"
 )
 
 // upstreamLoop frames upstream replies and routes each to its pending
@@ -192,7 +193,8 @@ func (in *inspector) handleFull(st *upState) {
 	switch x {
 	case xSwallow:
 		if v.Type == resp.TypeError {
-			in.cn.logger().Warn("upstream refused an injected command", "reply", string(v.Str))
+			// Injected commands carry the upstream password (re-login).
+			in.cn.logger().Warn("upstream refused an injected command", "reply", upstream.RedactReply(v.Str))
 		}
 	case xReplace:
 		in.writeClient(f.local)

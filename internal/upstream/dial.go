@@ -173,8 +173,8 @@ func login(ctx context.Context, conn net.Conn, t *Target, opts LoginOptions) (*C
 			}
 		}
 		if v.Type == '-' || v.Type == '!' {
-			// The error text comes from the upstream and names no secret.
-			return nil, fmt.Errorf("upstream %s refused %s: %s", t.Name, step, errText(v))
+			// The upstream may echo what it was sent, the password too.
+			return nil, fmt.Errorf("upstream %s refused %s: %s", t.Name, step, RedactReply(v.Str, user, pass, opts.ClientName, helloName(opts.Hello)))
 		}
 		if step == "id" {
 			uc.ClientID = v.Int
@@ -204,10 +204,9 @@ func appendAuth(b []byte, user, pass string) []byte {
 	return resp.AppendCommand(b, "AUTH", user, pass)
 }
 
-func errText(v resp.Value) string {
-	s := string(v.Str)
-	if len(s) > 200 {
-		s = s[:200]
+func helloName(h *Hello) string {
+	if h == nil {
+		return ""
 	}
-	return s
+	return string(h.SetName)
 }
