@@ -6,9 +6,7 @@ package tenant
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"crypto/x509"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/redoubt-proxy/redoubt/internal/policy"
@@ -181,28 +179,6 @@ func (d *Directory) unknownCredentialReason(secret []byte) string {
 		}
 	}
 	return "no tenant has this secret"
-}
-
-// FromCertificate maps a verified client certificate to a tenant: a URI SAN
-// redoubt://tenant/NAME (or any URI whose last path element names a tenant),
-// else the subject CN.
-func (d *Directory) FromCertificate(cert *x509.Certificate) (*Identity, error) {
-	for _, u := range cert.URIs {
-		name := u.Path
-		if i := strings.LastIndexByte(name, '/'); i >= 0 {
-			name = name[i+1:]
-		}
-		if name == "" {
-			name = u.Host
-		}
-		if t, ok := d.byName[name]; ok {
-			return &Identity{Tenant: t.Name, Route: t.Route, Method: "mtls"}, nil
-		}
-	}
-	if t, ok := d.byName[cert.Subject.CommonName]; ok {
-		return &Identity{Tenant: t.Name, Route: t.Route, Method: "mtls"}, nil
-	}
-	return nil, reject("client certificate names no tenant")
 }
 
 // StillValid reports whether a live session's identity survives this

@@ -2,10 +2,7 @@ package tenant
 
 import (
 	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -49,33 +46,6 @@ func TestAuthenticate(t *testing.T) {
 			}
 			if tc.secret != "" && strings.Contains(err.Error(), tc.secret) {
 				t.Fatal("the error contains the secret")
-			}
-		})
-	}
-}
-
-func TestFromCertificate(t *testing.T) {
-	d := testDirectory()
-	u, _ := url.Parse("redoubt://tenant/erin")
-	for _, tc := range []struct {
-		desc string
-		cert *x509.Certificate
-		want string
-	}{
-		{"URI SAN wins over CN", &x509.Certificate{URIs: []*url.URL{u}, Subject: pkix.Name{CommonName: "alice"}}, "erin"},
-		{"CN", &x509.Certificate{Subject: pkix.Name{CommonName: "bob"}}, "bob"},
-		{"nobody", &x509.Certificate{Subject: pkix.Name{CommonName: "mallory"}}, ""},
-	} {
-		t.Run(tc.desc, func(t *testing.T) {
-			id, err := d.FromCertificate(tc.cert)
-			if tc.want == "" {
-				if err == nil {
-					t.Fatalf("accepted %+v", id)
-				}
-				return
-			}
-			if err != nil || id.Tenant != tc.want || id.Method != "mtls" {
-				t.Fatalf("got %+v, %v", id, err)
 			}
 		})
 	}
