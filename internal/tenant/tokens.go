@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"crypto/sha256"
+	"errors"
 	"encoding/base64"
 	"fmt"
 	"strings"
@@ -174,6 +175,9 @@ func (v *tokenVerifier) route(addr string, db int, role string) (*Route, error) 
 		return r, nil
 	}
 	d := v.defaults
+	if err := checkAdHocLogin(d); err != nil {
+		return nil, err
+	}
 	t, err := buildTarget("token:"+addr, addr, d.TLS, d.Auth, d.DialTimeout.D(), v.creds)
 	if err != nil {
 		return nil, err
@@ -191,6 +195,20 @@ func (v *tokenVerifier) route(addr string, db int, role string) (*Route, error) 
 	iamTimers(r, d.Auth)
 	v.routes[key] = r
 	return r, nil
+}
+
+// checkAdHocLogin refuses to send the shared tokens.upstream_defaults
+// password where the token, not the operator, chose the address, unless
+// TLS verifies who answers there. The configuration check refuses such a
+// file already; this holds for configurations built in code too.
+func checkAdHocLogin(d config.UpstreamDefaults) error {
+	if d.Auth.Mode != config.AuthPassword && d.Auth.Mode != config.AuthACL {
+		return nil
+	}
+	if !d.TLS.Enabled || d.TLS.InsecureSkipVerify {
+		return errors.New("token routes do not log in with the shared password without verified TLS")
+	}
+	return nil
 }
 
 // Revoked implements TokenVerifier: a token id on the revoked list, a

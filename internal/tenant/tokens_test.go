@@ -68,3 +68,45 @@ func TestTokenSessionsAfterReload(t *testing.T) {
 		t.Fatal("the session survived a new secret for its signing key")
 	}
 }
+
+// Ad-hoc routes go where the token says, inside allow_upstreams: the
+// shared upstream_defaults password is never sent there over plain TCP or
+// TLS that does not verify the server, even when the configuration was
+// built in code and skipped validation.
+func TestAdHocRoutesKeepTheSharedPasswordOffUnverifiedLinks(t *testing.T) {
+	key := strings.Repeat("k", 40)
+	kr, err := Keyring([]config.TokenKey{{ID: "k1", Secret: []byte(key)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, _, err := kr.Issue(token.Claims{Upstream: "127.0.0.1:7000"}, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		desc string
+		tls  config.UpstreamTLS
+		ok   bool
+	}{
+		{desc: "plain TCP", tls: config.UpstreamTLS{}},
+		{desc: "TLS without verification", tls: config.UpstreamTLS{Enabled: true, InsecureSkipVerify: true}},
+		{desc: "verified TLS", tls: config.UpstreamTLS{Enabled: true}, ok: true},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			cfg := &config.Config{Tokens: config.Tokens{
+				Keys:           []config.TokenKey{{ID: "k1", Secret: []byte(key)}},
+				AllowUpstreams: []string{"127.0.0.1:*"},
+				UpstreamDefaults: config.UpstreamDefaults{TLS: tc.tls,
+					Auth: config.UpstreamAuth{Mode: config.AuthPassword, Password: "shared-upstream-password"}},
+			}}
+			d, err := Build(cfg, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, err := d.Authenticate(nil, []byte(signed))
+			if tc.ok != (err == nil) {
+				t.Fatalf("login: %+v, %v; want ok=%v", id, err, tc.ok)
+			}
+		})
+	}
+}
