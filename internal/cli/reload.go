@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redoubt-proxy/redoubt/internal/certload"
 	"github.com/redoubt-proxy/redoubt/internal/config"
 	"github.com/redoubt-proxy/redoubt/internal/proxy"
 	"github.com/redoubt-proxy/redoubt/internal/tenant"
@@ -17,13 +18,16 @@ import (
 // reloader re-reads the configuration on SIGHUP and when the file changes
 // (polled every second, so a revocation takes effect within about a
 // second without any extra dependency). A bad new file leaves the running
-// configuration in place.
+// configuration in place. It also re-reads the listeners' certificates,
+// keys and client CAs when those files change; a bad new file leaves the
+// old one serving.
 type reloader struct {
 	path   string
 	srv    *proxy.Server
 	log    *slog.Logger
 	creds  *credsFactory
 	listen []config.Listener
+	certs  []*certload.Listener
 	stamp  fileStamp
 }
 
@@ -53,10 +57,12 @@ func (r *reloader) run(ctx context.Context) {
 			return
 		case <-hup:
 			r.reload("SIGHUP")
+			r.reloadCerts()
 		case <-tick.C:
 			if s := stampOf(r.path); s != r.stamp && s != (fileStamp{}) {
 				r.reload("file changed")
 			}
+			r.reloadCerts()
 		}
 	}
 }
@@ -78,4 +84,20 @@ func (r *reloader) reload(why string) {
 	}
 	closed := r.srv.Reload(dir, cfg.Limits)
 	r.log.Info("configuration reloaded", "why", why, "tenants", len(cfg.Tenants), "sessions_closed", closed)
+}
+
+// reloadCerts re-reads the listeners' TLS files that changed.
+func (r *reloader) reloadCerts() {
+	for i, c := range r.certs {
+		if c == nil {
+			continue
+		}
+		changed, err := c.Reload()
+		switch {
+		case err != nil:
+			r.log.Error("listener certificate reload refused, keeping the one in service", "listener", i, "err", err)
+		case changed:
+			r.log.Info("listener certificate reloaded", "listener", i)
+		}
+	}
 }

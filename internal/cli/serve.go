@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/redoubt-proxy/redoubt/internal/admin"
+	"github.com/redoubt-proxy/redoubt/internal/certload"
 	"github.com/redoubt-proxy/redoubt/internal/config"
 	"github.com/redoubt-proxy/redoubt/internal/proxy"
 	"github.com/redoubt-proxy/redoubt/internal/tenant"
@@ -44,9 +44,12 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	if err != nil {
 		return runtimeErr(fmt.Errorf("%s: %w", path, err))
 	}
-	specs, err := listenerSpecs(cfg)
+	specs, certs, err := listenerSpecs(cfg)
 	if err != nil {
 		return configErr(err)
+	}
+	for _, w := range cfg.Warnings() {
+		log.Warn("configuration: " + w)
 	}
 	srv := proxy.New(proxy.Options{Logger: log, Directory: dir, Limits: cfg.Limits})
 	if err := srv.Listen(specs); err != nil {
@@ -63,37 +66,29 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		defer a.Close()
 		log.Info("admin listening", "address", a.Addr())
 	}
-	r := &reloader{path: path, srv: srv, log: log, creds: creds, listen: cfg.Listen}
+	r := &reloader{path: path, srv: srv, log: log, creds: creds, listen: cfg.Listen, certs: certs}
 	go r.run(ctx)
 	log.Info("redoubt serving", "version", Version, "listeners", srv.Addrs(), "tenants", len(cfg.Tenants))
 	return srv.Serve(ctx)
 }
 
-// listenerSpecs builds the client-facing listeners, with TLS and mTLS.
-func listenerSpecs(cfg *config.Config) ([]proxy.Listener, error) {
+// listenerSpecs builds the client-facing listeners, with TLS and mTLS
+// served from files that are re-read when they change (see reloader).
+func listenerSpecs(cfg *config.Config) ([]proxy.Listener, []*certload.Listener, error) {
 	var out []proxy.Listener
+	certs := make([]*certload.Listener, len(cfg.Listen)) // nil for plain TCP
 	for i, l := range cfg.Listen {
 		spec := proxy.Listener{Address: l.Address}
 		if l.TLS != nil {
-			cert, err := tls.LoadX509KeyPair(l.TLS.CertFile, l.TLS.KeyFile)
+			cl, err := certload.Load(*l.TLS)
 			if err != nil {
-				return nil, fmt.Errorf("listen[%d].tls: %w", i, err)
+				return nil, nil, fmt.Errorf("listen[%d].tls: %w", i, err)
 			}
-			tc := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
-			if l.TLS.ClientCAFile != "" {
-				pool, err := config.LoadCertPool(l.TLS.ClientCAFile)
-				if err != nil {
-					return nil, fmt.Errorf("listen[%d].tls.client_ca_file: %w", i, err)
-				}
-				// A certificate, when given, must verify and names the
-				// tenant; clients without one log in with AUTH as usual.
-				tc.ClientCAs, tc.ClientAuth = pool, tls.VerifyClientCertIfGiven
-			}
-			spec.TLS = tc
+			spec.TLS, certs[i] = cl.TLSConfig(), cl
 		}
 		out = append(out, spec)
 	}
-	return out, nil
+	return out, certs, nil
 }
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {

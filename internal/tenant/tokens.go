@@ -2,8 +2,8 @@ package tenant
 
 import (
 	"crypto/sha256"
-	"errors"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
