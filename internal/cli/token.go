@@ -116,7 +116,10 @@ func newTokenInspectCmd(stdout io.Writer) *cobra.Command {
 			if !c.NotBefore.IsZero() {
 				out["not_before"] = c.NotBefore.UTC()
 			}
-			b, _ := json.MarshalIndent(out, "", "  ")
+			b, err := json.MarshalIndent(out, "", "  ")
+			if err != nil {
+				return configErr(fmt.Errorf("token claims cannot be printed (id %s): %w", c.ID, err))
+			}
 			fmt.Fprintln(stdout, string(b))
 			if path == "" {
 				return nil

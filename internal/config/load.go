@@ -82,17 +82,23 @@ func decode(data []byte) (c *Config, unknown error, err error) {
 	if !errors.As(derr, &te) {
 		return nil, nil, derr
 	}
-	var other []error
+	var other, soft []error
 	for _, msg := range te.Errors {
-		if strings.Contains(msg, " not found in type ") && len(w.unknown) > 0 {
+		switch {
+		case strings.Contains(msg, " not found in type ") && len(w.unknown) > 0:
 			continue // reported by the walker, with its path
+		case strings.Contains(msg, durationProblem):
+			// A bad duration leaves 0, which means the default: nothing
+			// misleading follows, so the other checks still run.
+			soft = append(soft, w.annotate(msg))
+		default:
+			other = append(other, w.annotate(msg))
 		}
-		other = append(other, w.annotate(msg))
 	}
 	if len(other) > 0 {
-		return nil, nil, errors.Join(append(w.unknown, other...)...)
+		return nil, nil, errors.Join(append(append(w.unknown, soft...), other...)...)
 	}
-	return c, errors.Join(w.unknown...), nil
+	return c, errors.Join(append(w.unknown, soft...)...), nil
 }
 
 var (

@@ -16,6 +16,14 @@ const (
 	RoleReadOnly  = "readonly"
 )
 
+// MaxTTL is the longest lifetime a signed token may have (about ten
+// years); Issue refuses longer and Verify refuses tokens that claim it.
+const MaxTTL = 10 * 366 * 24 * time.Hour
+
+// maxTime is the latest instant a token may name: the end of year 9999,
+// the last that RFC 3339 and encoding/json can write.
+var maxTime = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Unix()
+
 // maxDB bounds a token's DB index; the proxy applies the upstream's own,
 // usually much smaller, limit.
 const maxDB = 1<<16 - 1
@@ -238,6 +246,11 @@ func (c *Claims) validate() error {
 	}
 	if !c.Expiry.After(c.IssuedAt) {
 		return fail(ErrInvalidClaims, "expiry not after issued-at")
+	}
+	// Bounded times keep every token printable (encoding/json refuses
+	// years past 9999) and make "every signed token expires" mean it.
+	if c.Expiry.Unix() > maxTime || c.Expiry.Sub(c.IssuedAt) > MaxTTL {
+		return fail(ErrInvalidClaims, "lifetime longer than "+MaxTTL.String())
 	}
 	if !c.NotBefore.IsZero() && (c.NotBefore.Unix() <= 0 || !c.NotBefore.Before(c.Expiry)) {
 		return fail(ErrInvalidClaims, "not-before not before expiry")

@@ -64,6 +64,9 @@ func (k *Keyring) issue(c Claims, now time.Time, ttl time.Duration, id string) (
 	if ttl < time.Second {
 		return "", Claims{}, fail(ErrInvalidClaims, "ttl shorter than 1s")
 	}
+	if ttl > MaxTTL {
+		return "", Claims{}, fail(ErrInvalidClaims, "ttl longer than "+MaxTTL.String())
+	}
 	c.Version = Version
 	c.KeyID = k.signer.ID
 	c.ID = id
