@@ -71,7 +71,8 @@ func Start(addr string, p *proxy.Server, log *slog.Logger, o Options) (*Server, 
 		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
-	s := &Server{l: l, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}
+	// Every route, present and future, goes through the Host check.
+	s := &Server{l: l, srv: &http.Server{Handler: hostCheck(addr, mux), ReadHeaderTimeout: 5 * time.Second}}
 	go func() {
 		if err := s.srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("admin server", "err", err)
