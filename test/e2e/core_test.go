@@ -241,7 +241,7 @@ func TestCoreTLSListenerAndUpstreamAndMTLS(t *testing.T) {
 listen:
   - {address: %s}
   - address: %s
-    tls: {cert_file: %s, key_file: %s, client_ca_file: %s}
+    tls: {cert_file: %s, key_file: %s, client_ca_file: %s, client_auth: optional}
 upstreams:
   secure:
     address: %s
