@@ -146,8 +146,3 @@ func (p *Provider) sign(ctx context.Context, now time.Time) (*cachedToken, error
 	}
 	return &cachedToken{token: strings.TrimPrefix(signed, "https://"), refreshAt: refreshAt}, nil
 }
-
-// AuthArgs is the command that logs in with a token: AUTH <user> <token>.
-func AuthArgs(user, token string) []string {
-	return []string{"AUTH", user, token}
-}

@@ -196,10 +196,3 @@ func TestTokenSignatureTamper(t *testing.T) {
 		t.Fatalf("untampered token: %v", err)
 	}
 }
-
-func TestAuthArgs(t *testing.T) {
-	got := awsiam.AuthArgs("proxy", "tok")
-	if strings.Join(got, " ") != "AUTH proxy tok" || len(got) != 3 {
-		t.Fatalf("AuthArgs = %q", got)
-	}
-}

@@ -43,7 +43,7 @@ func newCheckCmd(stdout io.Writer) *cobra.Command {
 // loadConfig loads and validates a file; the error lists every problem,
 // one per line, each with its key path.
 func loadConfig(path string) (*config.Config, error) {
-	cfg, err := config.LoadWith(path, configHooks())
+	cfg, err := config.Load(path, configHooks())
 	if err != nil {
 		msg := err.Error()
 		if strings.Contains(msg, "\n") {

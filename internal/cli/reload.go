@@ -69,7 +69,7 @@ func (r *reloader) run(ctx context.Context) {
 
 func (r *reloader) reload(why string) {
 	r.stamp = stampOf(r.path)
-	cfg, err := config.LoadWith(r.path, configHooks())
+	cfg, err := config.Load(r.path, configHooks())
 	if err != nil {
 		r.log.Error("reload refused, keeping the running configuration", "why", why, "err", err)
 		return

@@ -58,9 +58,6 @@ func CategoryByName(name string) (Categories, bool) {
 	return 0, false
 }
 
-// CategoryNames returns every category name, without "@", in Redis's order.
-func CategoryNames() []string { return categoryNames[:] }
-
 // Has reports whether all categories in x are set.
 func (c Categories) Has(x Categories) bool { return c&x == x }
 

@@ -99,10 +99,6 @@ func ByID(id ID) *Command {
 	return &table[id]
 }
 
-// Count returns the number of commands and subcommands; their IDs are
-// 1..Count().
-func Count() int { return len(table) - 1 }
-
 // Parent returns c's parent command, or nil for a top-level command.
 func (c *Command) Parent() *Command { return ByID(c.Container) }
 

@@ -64,14 +64,3 @@ func (f Flags) Names() []string {
 }
 
 func (f Flags) String() string { return strings.Join(f.Names(), ",") }
-
-// FlagByName returns the flag with the given Redis name ("write",
-// "no_multi"), case-insensitively.
-func FlagByName(name string) (Flags, bool) {
-	for i, n := range flagNames {
-		if strings.EqualFold(n, name) {
-			return 1 << i, true
-		}
-	}
-	return 0, false
-}

@@ -14,39 +14,36 @@ import (
 )
 
 // Load reads the YAML file at path and returns it decoded, with defaults
-// applied, secrets resolved from the process environment, and validated.
+// applied, secrets resolved from the process environment, and validated,
+// with the extra checks of h when given (see ValidateWith).
 // A non-nil error lists every problem found; the Config is then nil.
-func Load(path string) (*Config, error) { return LoadWith(path, Hooks{}) }
-
-// LoadWith is Load with the extra checks in h (see ValidateWith).
-func LoadWith(path string, h Hooks) (*Config, error) {
+func Load(path string, h ...Hooks) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err // *PathError already names the file
 	}
-	return ParseWith(data, os.LookupEnv, h)
+	return Parse(data, os.LookupEnv, h...)
 }
 
 // Parse is Load without the file: it decodes data, rejecting unknown keys,
 // applies defaults, resolves *_env secrets through lookupEnv and validates.
 //
-// Unknown keys do not stop the checks (a typo and a duplicate tenant are
-// reported together), but any other decoding error does: a value of the
-// wrong type leaves a zero behind that would only produce misleading
-// follow-on errors.
-func Parse(data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
-	return ParseWith(data, lookupEnv, Hooks{})
-}
-
-// ParseWith is Parse with the extra checks in h (see ValidateWith).
-func ParseWith(data []byte, lookupEnv func(string) (string, bool), h Hooks) (*Config, error) {
+// Unknown keys and bad durations do not stop the checks (a typo and a
+// duplicate tenant are reported together), but any other decoding error
+// does: a value of the wrong type leaves a zero behind that would only
+// produce misleading follow-on errors.
+func Parse(data []byte, lookupEnv func(string) (string, bool), h ...Hooks) (*Config, error) {
+	var hooks Hooks
+	if len(h) > 0 {
+		hooks = h[0]
+	}
 	c, unknown, err := decode(data)
 	if err != nil {
 		return nil, err
 	}
 	c.ApplyDefaults()
 	resolveErr := c.Resolve(lookupEnv)
-	validateErr := c.ValidateWith(h)
+	validateErr := c.ValidateWith(hooks)
 	if err := errors.Join(unknown, validateErr, resolveErr); err != nil {
 		return nil, err
 	}

@@ -67,15 +67,6 @@ func Compile(role, rules string) (*Policy, error) {
 	return p, nil
 }
 
-// MustCompile is Compile for fixed, known-good arguments (tests, defaults).
-func MustCompile(role, rules string) *Policy {
-	p, err := Compile(role, rules)
-	if err != nil {
-		panic(err)
-	}
-	return p
-}
-
 // Allowed reports whether c may run. An unknown command (nil) never may:
 // deny by default. For a subcommand only its own bit counts, as in Redis.
 func (p *Policy) Allowed(c *command.Command) bool {
