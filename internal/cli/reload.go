@@ -27,6 +27,7 @@ type reloader struct {
 	log    *slog.Logger
 	creds  *credsFactory
 	listen []config.Listener
+	limits config.Limits // as started: some are read once
 	certs  []*certload.Listener
 	stamp  fileStamp
 }
@@ -82,6 +83,9 @@ func (r *reloader) reload(why string) {
 	if !reflect.DeepEqual(cfg.Listen, r.listen) {
 		r.log.Warn("listener changes take effect at the next restart")
 	}
+	for _, key := range startOnlyLimitsChanged(r.limits, cfg.Limits) {
+		r.log.Warn("limits." + key + " changed; it takes effect at the next restart")
+	}
 	closed := r.srv.Reload(dir, cfg.Limits)
 	r.log.Info("configuration reloaded", "why", why, "tenants", len(cfg.Tenants), "sessions_closed", closed)
 }
@@ -100,4 +104,25 @@ func (r *reloader) reloadCerts() {
 			r.log.Info("listener certificate reloaded", "listener", i)
 		}
 	}
+}
+
+// startOnlyLimitsChanged names the limits that are read once at start
+// (the failed-login throttle's table, the relay buffer pool and the event
+// loops are built then) and differ between a and b. Every other limit
+// applies to new sessions from the next reload on.
+func startOnlyLimitsChanged(a, b config.Limits) []string {
+	var out []string
+	if a.AuthFailPerAddr != b.AuthFailPerAddr {
+		out = append(out, "auth_fail_per_addr")
+	}
+	if a.AuthFailWindow != b.AuthFailWindow {
+		out = append(out, "auth_fail_window")
+	}
+	if a.PassthroughBufSize != b.PassthroughBufSize {
+		out = append(out, "passthrough_buf_size")
+	}
+	if a.EventLoops != b.EventLoops {
+		out = append(out, "event_loops")
+	}
+	return out
 }

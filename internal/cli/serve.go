@@ -66,7 +66,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		defer a.Close()
 		log.Info("admin listening", "address", a.Addr())
 	}
-	r := &reloader{path: path, srv: srv, log: log, creds: creds, listen: cfg.Listen, certs: certs}
+	r := &reloader{path: path, srv: srv, log: log, creds: creds, listen: cfg.Listen, limits: cfg.Limits, certs: certs}
 	go r.run(ctx)
 	log.Info("redoubt serving", "version", Version, "listeners", srv.Addrs(), "tenants", len(cfg.Tenants))
 	return srv.Serve(ctx)

@@ -190,3 +190,33 @@ tokens:
 		t.Errorf("a /16 is not a broad allow-list:\n%s", stdout)
 	}
 }
+
+// A reload says which changed limits wait for a restart, and a refused
+// reload's log line names the key without repeating the value.
+func TestReloadReportsStartOnlyLimitsAndEchoesNoValue(t *testing.T) {
+	r := redistest.Start(t)
+	addr := freeAddr(t)
+	base := fmt.Sprintf(`
+listen: [{address: %s}]
+upstreams:
+  main: {address: %s}
+tenants:
+  - {name: alice, secret_sha256: "%s", upstream: main, db: 1}
+`, addr, r.Addr, sha256hex("alice-secret-0123456789"))
+	g := startGateway(t, base, addr)
+	g.Rewrite(t, base+"limits: {passthrough_buf_size: 131072, auth_fail_window: 5m, max_connections: 100}\n")
+	waitFor(t, 10*time.Second, "the reload", func() bool {
+		return strings.Contains(g.Log.String(), "limits.auth_fail_window changed; it takes effect at the next restart")
+	})
+	if !strings.Contains(g.Log.String(), "limits.passthrough_buf_size changed") || strings.Contains(g.Log.String(), "limits.max_connections changed") {
+		t.Fatalf("reload log:\n%s", g.Log.String())
+	}
+	const canary = "C4NARY0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
+	g.Rewrite(t, base+"limits: {auth_timeout: "+canary+"}\ntokens: {keys: [{id: k1, secret_env: "+canary+"}]}\n")
+	waitFor(t, 10*time.Second, "the refused reload", func() bool {
+		return strings.Contains(g.Log.String(), "reload refused")
+	})
+	if strings.Contains(strings.ToLower(g.Log.String()), "c4nary") {
+		t.Fatalf("the reload log repeats a value from the file:\n%s", g.Log.String())
+	}
+}
