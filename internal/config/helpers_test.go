@@ -114,7 +114,7 @@ func validEnv() fakeEnv {
 	}
 }
 
-// validYAML is the contract example of DESIGN.md made valid: bob (role
+// validYAML is the configuration contract's example made valid: bob (role
 // full) has an upstream of his own, and every feature appears once.
 // @CERT@, @KEY@ and @CA@ are replaced with generated files.
 const validYAML = `

@@ -19,8 +19,9 @@ const (
 	// RewriteFlushAll: forward as FLUSHDB with the same arguments
 	// (ASYNC/SYNC kept): FLUSHALL would empty every tenant's DB.
 	RewriteFlushAll
-	// SelectPinned: SELECT of the pinned DB; answer +OK locally (the
-	// upstream connection is already there). SELECT of any other DB is Deny.
+	// SelectPinned: SELECT of the pinned DB; forwarded like any allowed
+	// command, so the reply is the upstream's own (the connection is in
+	// that DB already, nothing changes). SELECT of any other DB is Deny.
 	SelectPinned
 	// FilterInfoKeyspace: forward, then drop every "dbN:" line of the
 	// "# Keyspace" section of the reply except the pinned DB's.

@@ -21,9 +21,11 @@ import (
 // is parsed and checked, then forwarded, rewritten or answered locally, and
 // one queue keeps the client's replies in request order.
 //
-// Two goroutines: the client loop (parse, decide, write upstream) and the
-// upstream loop (frame replies, write to the client). mu guards the queue,
-// the subscription state and every write to the client.
+// Plain-TCP sessions run it on an event loop (evinspect.go); TLS sessions
+// and those that log in again in place run it here on two goroutines: the
+// client loop (parse, decide, write upstream) and the upstream loop (frame
+// replies, write to the client). mu guards the queue, the subscription
+// state and every write to the client.
 type inspector struct {
 	srv   *Server
 	cn    *conn
