@@ -526,6 +526,8 @@ tenants:
 		{name: "password_env", tls: okTLS, auth: iam + ", password_env: IAM_E2E_REDIS_PASSWORD", want: "upstreams.cache.auth.password_env: not allowed with mode aws-iam", secret: "pw-must-not-be-used"},
 		{name: "password in address", address: "redoubt:hunter2-in-addr@127.0.0.1:6379", tls: okTLS, auth: iam, want: "upstreams.cache.address:", secret: "hunter2-in-addr"},
 		{name: "serverless db 3", tls: okTLS, auth: iam + ", serverless: true", db: 3, want: `tenants[0].db: must be 0: upstreams.cache is ElastiCache Serverless`},
+		{name: "cache_name with a slash and a question mark", tls: okTLS, auth: `mode: aws-iam, username: redoubt, cache_name: "my-cache/x?y", region: eu-west-1`, db: 1, want: "upstreams.cache.auth.cache_name: only letters, digits and hyphens"},
+		{name: "token_lifetime not whole seconds", tls: okTLS, auth: iam + ", token_lifetime: 1500ms", db: 1, want: "upstreams.cache.auth.token_lifetime: must be whole seconds"},
 		{name: "token_lifetime over 15m", tls: okTLS, auth: iam + ", token_lifetime: 16m", want: "upstreams.cache.auth.token_lifetime: must be"},
 		{name: "reauth_interval 12h", tls: okTLS, auth: iam + ", reauth_interval: 12h", want: "upstreams.cache.auth.reauth_interval: must be"},
 		{name: "max_connection_age over 12h", tls: okTLS, auth: iam + ", max_connection_age: 13h", want: "upstreams.cache.auth.max_connection_age: must be"},
