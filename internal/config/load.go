@@ -28,38 +28,77 @@ func Load(path string, h ...Hooks) (*Config, error) {
 // Parse is Load without the file: it decodes data, rejecting unknown keys,
 // applies defaults, resolves *_env secrets through lookupEnv and validates.
 //
-// Unknown keys and bad durations do not stop the checks (a typo and a
-// duplicate tenant are reported together), but any other decoding error
-// does: a value of the wrong type leaves a zero behind that would only
-// produce misleading follow-on errors.
+// Unknown keys, bad durations and values of the wrong type do not stop
+// the checks (a typo, a bad type and a duplicate tenant are reported
+// together); problems about the zero a wrong-typed value leaves behind are
+// dropped, since they would only mislead. A wrong type whose key path
+// cannot be told (inside a one-line flow mapping) and syntax errors stop
+// the checks.
 func Parse(data []byte, lookupEnv func(string) (string, bool), h ...Hooks) (*Config, error) {
 	var hooks Hooks
 	if len(h) > 0 {
 		hooks = h[0]
 	}
-	c, unknown, err := decode(data)
+	c, soft, typed, err := decode(data)
 	if err != nil {
 		return nil, err
 	}
 	c.ApplyDefaults()
-	resolveErr := c.Resolve(lookupEnv)
-	validateErr := c.ValidateWith(hooks)
-	if err := errors.Join(unknown, validateErr, resolveErr); err != nil {
+	resolveErr := dropUnder(c.Resolve(lookupEnv), typed)
+	validateErr := dropUnder(c.ValidateWith(hooks), typed)
+	if err := errors.Join(soft, validateErr, resolveErr); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// decode turns data into a Config. unknown holds the unknown-key errors,
-// each with its line and key path; err is any other decoding problem.
-func decode(data []byte) (c *Config, unknown error, err error) {
+// dropUnder removes from err the problems about the key paths in typed or
+// below them: a value of the wrong type was reported already, and the zero
+// it left behind must not be judged as if the user had written it.
+func dropUnder(err error, typed []string) error {
+	if err == nil || len(typed) == 0 {
+		return err
+	}
+	var all []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		all = j.Unwrap()
+	} else {
+		all = []error{err}
+	}
+	var keep []error
+	for _, e := range all {
+		var fe *FieldError
+		if errors.As(e, &fe) && underAny(fe.Path, typed) {
+			continue
+		}
+		keep = append(keep, e)
+	}
+	return errors.Join(keep...)
+}
+
+func underAny(path string, roots []string) bool {
+	for _, r := range roots {
+		if path == r || strings.HasPrefix(path, r+".") || strings.HasPrefix(path, r+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+// decode turns data into a Config. soft holds the problems after which
+// the other checks still run, each with its line and key path: unknown
+// keys, bad durations (they leave 0, the default) and values of the wrong
+// type whose key path is known (typed lists those paths, so that Parse
+// does not judge the zero they leave). err is any other decoding problem,
+// which stops the checks.
+func decode(data []byte) (c *Config, soft error, typed []string, err error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, nil, err // syntax error; yaml.v3 includes the line
+		return nil, nil, nil, err // syntax error; yaml.v3 includes the line
 	}
 	c = &Config{}
 	if root.Kind == 0 {
-		return c, nil, nil // empty file: Validate says what is missing
+		return c, nil, nil, nil // empty file: Validate says what is missing
 	}
 	w := newKeyWalker()
 	w.walk(&root, reflect.TypeOf(*c), "")
@@ -71,31 +110,40 @@ func decode(data []byte) (c *Config, unknown error, err error) {
 		// A second document would otherwise be ignored without a word.
 		var extra yaml.Node
 		if dec.Decode(&extra) != io.EOF {
-			return nil, nil, errors.New("config: the file holds more than one YAML document")
+			return nil, nil, nil, errors.New("config: the file holds more than one YAML document")
 		}
-		return c, errors.Join(w.unknown...), nil
+		return c, errors.Join(w.unknown...), nil, nil
 	}
 	var te *yaml.TypeError
 	if !errors.As(derr, &te) {
-		return nil, nil, derr
+		return nil, nil, nil, derr
 	}
-	var other, soft []error
+	problems := append([]error(nil), w.unknown...)
+	stop := false
 	for _, msg := range te.Errors {
 		switch {
 		case strings.Contains(msg, " not found in type ") && len(w.unknown) > 0:
 			continue // reported by the walker, with its path
 		case strings.Contains(msg, durationProblem):
 			// A bad duration leaves 0, which means the default: nothing
-			// misleading follows, so the other checks still run.
-			soft = append(soft, w.annotate(msg))
+			// misleading follows.
+			problems = append(problems, w.annotate(msg))
 		default:
-			other = append(other, w.annotate(msg))
+			fe := w.annotate(msg)
+			if fe.Path == "" {
+				// Without the key path, the zero left behind cannot be
+				// kept out of the other checks: stop here.
+				stop = true
+			} else {
+				typed = append(typed, fe.Path)
+			}
+			problems = append(problems, fe)
 		}
 	}
-	if len(other) > 0 {
-		return nil, nil, errors.Join(append(append(w.unknown, soft...), other...)...)
+	if stop {
+		return nil, nil, nil, errors.Join(problems...)
 	}
-	return c, errors.Join(append(w.unknown, soft...)...), nil
+	return c, errors.Join(problems...), typed, nil
 }
 
 var (
@@ -108,7 +156,7 @@ var (
 
 // annotate adds the key path to a yaml.v3 "line N: ..." message and drops
 // echoed values.
-func (w *keyWalker) annotate(msg string) error {
+func (w *keyWalker) annotate(msg string) *FieldError {
 	msg = valueRe.ReplaceAllString(msg, "")
 	m := lineRe.FindStringSubmatch(msg)
 	if m == nil {

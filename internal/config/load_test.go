@@ -61,9 +61,28 @@ func TestParseDecodeErrors(t *testing.T) {
 			count: 2,
 		},
 		{
-			desc:  "wrong type names the key path and stops",
+			desc:  "wrong type names the key path",
 			yaml:  minimalYAML + "limits:\n  max_connections: lots\n",
 			want:  []string{"line 12: limits.max_connections: cannot unmarshal !!str into int"},
+			count: 1,
+		},
+		{
+			desc: "wrong types are reported with every other problem, and their zero is not judged",
+			yaml: strings.Replace(minimalYAML, "    address: 127.0.0.1:6379\n", "    address: [127.0.0.1:6379]\n", 1) +
+				"  - name: b\n    secret_env: B_SECRET\n    upstream: nowhere\n    db: [1]\nlog:\n  level: loud\n",
+			want: []string{
+				"line 4: upstreams.main.address: cannot unmarshal !!seq into string",
+				"line 14: tenants[1].db: cannot unmarshal !!seq into int",
+				"tenants[1].upstream: names no entry of upstreams",
+				"tenants[1].secret_env: the environment variable this key names is not set",
+				"log.level: unknown level",
+			},
+			count: 5, // no "address required" for the zero the bad address left
+		},
+		{
+			desc:  "a wrong type whose key path is unknown (flow mapping) stops the checks",
+			yaml:  minimalYAML + "  - {name: b, secret_env: B_SECRET, upstream: nowhere, db: [1]}\n",
+			want:  []string{"line 11: cannot unmarshal !!seq into int"},
 			count: 1,
 		},
 		{
@@ -167,7 +186,7 @@ func TestDurationUnmarshal(t *testing.T) {
 		t.Run(tt.desc, func(t *testing.T) {
 			// A bad duration does not stop decoding: it is reported with
 			// the unknown keys, and validation still runs.
-			c, soft, err := decode([]byte("limits: {auth_timeout: " + tt.in + "}"))
+			c, soft, _, err := decode([]byte("limits: {auth_timeout: " + tt.in + "}"))
 			if tt.wantErr != "" {
 				err = soft
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -191,7 +210,7 @@ func TestDurationMarshalRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, _, err := decode([]byte("limits: {auth_timeout: " + v.(string) + "}"))
+		c, _, _, err := decode([]byte("limits: {auth_timeout: " + v.(string) + "}"))
 		if err != nil || c.Limits.AuthTimeout.D() != d {
 			t.Errorf("%v -> %v -> %v, %v", d, v, c.Limits.AuthTimeout.D(), err)
 		}
