@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -102,19 +103,43 @@ func (l *Listener) reload(force bool) (bool, error) {
 	// Record the attempt even when it fails, so a bad file is reported
 	// once, not every poll; the next change is tried again.
 	l.stamps = now
-	// crypto/tls's errors say what is wrong (no certificate, key does not
-	// match) without key material; file names are the operator's own.
-	cert, err := tls.LoadX509KeyPair(l.certFile, l.keyFile)
+	// Errors name the setting, not the file (as configuration errors do);
+	// crypto/tls's say what is wrong (no certificate, key does not match)
+	// without key material.
+	certPEM, err := readFile(l.certFile)
 	if err != nil {
-		return false, fmt.Errorf("certificate: %w", err)
+		return false, fmt.Errorf("cert_file: %w", err)
+	}
+	keyPEM, err := readFile(l.keyFile)
+	if err != nil {
+		return false, fmt.Errorf("key_file: %w", err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return false, fmt.Errorf("cert_file and key_file: %w", err)
 	}
 	var pool *x509.CertPool
 	if l.caFile != "" {
-		if pool, err = config.LoadCertPool(l.caFile); err != nil {
+		data, err := readFile(l.caFile)
+		if err != nil {
 			return false, fmt.Errorf("client_ca_file: %w", err)
+		}
+		pool = x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(data) {
+			return false, errors.New("client_ca_file: no PEM certificate that parses")
 		}
 	}
 	l.cert.Store(&cert)
 	l.pool.Store(pool)
 	return true, nil
+}
+
+// readFile reads a file without repeating its path in the error.
+func readFile(file string) ([]byte, error) {
+	data, err := os.ReadFile(file)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return nil, fmt.Errorf("cannot read the file: %w", pe.Err)
+	}
+	return data, err
 }
