@@ -220,3 +220,37 @@ tenants:
 		t.Fatalf("the reload log repeats a value from the file:\n%s", g.Log.String())
 	}
 }
+
+// The commands redoubt injects into a live session carry the upstream
+// password (RESET's re-login here; AWS IAM's periodic one likewise). An
+// upstream that refuses one echoes the arguments; the log keeps only the
+// leading words. AUTH is renamed away on this server, so the session logs
+// in with HELLO 3 AUTH and RESET's injected AUTH is refused.
+func TestInjectedLoginErrorsDoNotLogThePassword(t *testing.T) {
+	const upPass = "Upstream-Pass-0123456789-inj3cted"
+	r := redistest.Start(t, "--requirepass", upPass, "--rename-command", "AUTH", "")
+	t.Setenv("UP_PASS", upPass)
+	addr := freeAddr(t)
+	g := startGateway(t, fmt.Sprintf(`
+listen: [{address: %s}]
+upstreams:
+  main: {address: %s, auth: {mode: password, password_env: UP_PASS}}
+tenants:
+  - {name: alice, secret_sha256: "%s", upstream: main, db: 1}
+  - {name: carol, secret_sha256: "%s", upstream: main, db: 2}
+`, addr, r.Addr, sha256hex("alice-secret-0123456789"), sha256hex("carol-secret-0123456789")), addr)
+	c := dialRaw(t, addr)
+	c.send("HELLO 3 AUTH alice alice-secret-0123456789\r\n")
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 4096)
+	if n, err := c.Read(buf); err != nil || buf[0] != '%' {
+		t.Fatalf("HELLO reply %q, %v", buf[:n], err)
+	}
+	c.send("RESET\r\n")
+	waitFor(t, 10*time.Second, "the refused re-login in the log", func() bool {
+		return strings.Contains(g.Log.String(), "upstream refused an injected command")
+	})
+	if log := g.Log.String(); strings.Contains(log, upPass) || strings.Contains(log, upPass[:12]) {
+		t.Fatalf("the log carries the upstream password:\n%s", log)
+	}
+}
