@@ -5,65 +5,87 @@ import (
 	"time"
 
 	"github.com/redoubt-proxy/redoubt/internal/config"
+	"github.com/redoubt-proxy/redoubt/internal/model"
 	"github.com/redoubt-proxy/redoubt/internal/policy"
 	"github.com/redoubt-proxy/redoubt/internal/upstream"
 )
 
 // CredsFunc returns the upstream credentials for an auth block. The caller
 // supplies it because AWS IAM credentials need process-wide providers.
-type CredsFunc func(upstreamName string, a config.UpstreamAuth) (upstream.Credentials, error)
+type CredsFunc func(upstreamName string, a model.UpstreamAuth) (upstream.Credentials, error)
 
-// Build turns a validated configuration into a directory.
-func Build(cfg *config.Config, creds CredsFunc, now func() time.Time) (*Directory, error) {
+// Build turns a merged snapshot into a directory. It reads nothing but the
+// snapshot: which source a tenant came from does not matter here.
+func Build(snap *model.Snapshot, creds CredsFunc, now func() time.Time) (*Directory, error) {
 	if creds == nil {
-		creds = func(_ string, a config.UpstreamAuth) (upstream.Credentials, error) {
-			return upstream.StaticCreds(a), nil
+		creds = func(_ string, a model.UpstreamAuth) (upstream.Credentials, error) {
+			return upstream.StaticCreds(configAuth(a)), nil
 		}
 	}
-	targets := make(map[string]*upstream.Target, len(cfg.Upstreams))
-	for name, u := range cfg.Upstreams {
-		t, err := buildTarget(name, u.Address, u.TLS, u.Auth, u.DialTimeout.D(), creds)
+	if now == nil {
+		now = time.Now
+	}
+	targets := make(map[string]*upstream.Target, len(snap.Upstreams))
+	for name, u := range snap.Upstreams {
+		t, err := buildTarget(name, u.Address, u.TLS, u.Auth, u.DialTimeout, creds)
 		if err != nil {
 			return nil, err
 		}
 		targets[name] = t
 	}
-	var tenants []*Tenant
-	for i := range cfg.Tenants {
-		ct := &cfg.Tenants[i]
-		pol, err := policy.Compile(ct.Role, ct.Commands)
-		if err != nil {
-			return nil, fmt.Errorf("tenants[%d].commands: %w", i, err)
+	// Compiling a policy is the costly step; tenants mostly share rules.
+	policies := map[[2]string]*policy.Policy{}
+	tenants := make([]*Tenant, 0, len(snap.Tenants))
+	for i := range snap.Tenants {
+		mt := &snap.Tenants[i]
+		key := [2]string{mt.Role, mt.Commands}
+		pol, ok := policies[key]
+		if !ok {
+			var err error
+			if pol, err = policy.Compile(mt.Role, mt.Commands); err != nil {
+				return nil, fmt.Errorf("tenant %s: commands: %w", mt.Name, err)
+			}
+			policies[key] = pol
 		}
-		u := cfg.Upstreams[ct.Upstream]
 		r := &Route{
-			Target:      targets[ct.Upstream],
-			PassThrough: ct.PassThrough(cfg),
-			Shared:      cfg.Shared(ct.Upstream),
-			Role:        ct.Role,
-			Rules:       ct.Commands,
+			Target:      targets[mt.Upstream],
+			PassThrough: snap.PassThrough(mt),
+			Shared:      snap.Isolated(mt),
+			Role:        mt.Role,
+			Rules:       mt.Commands,
 			Policy:      pol,
+			DB:          mt.PinnedDB(),
 		}
-		if ct.DB != nil {
-			r.DB = *ct.DB
+		if r.Target == nil {
+			return nil, fmt.Errorf("tenant %s: unknown upstream %q", mt.Name, mt.Upstream)
 		}
-		iamTimers(r, u.Auth)
-		hasSecret := ct.SecretSHA256 != "" || ct.SecretEnv != ""
-		tenants = append(tenants, NewTenant(ct.Name, ct.SecretDigest, hasSecret, r))
+		iamTimers(r, snap.Upstreams[mt.Upstream].Auth)
+		endAt := snap.Tokens.EndSessionsAtExpiry
+		if mt.EndSessionsAtExpiry != nil {
+			endAt = *mt.EndSessionsAtExpiry
+		}
+		t := &Tenant{Name: mt.Name, Source: mt.Source, Route: r, endAtExpiry: endAt}
+		for _, c := range mt.Credentials {
+			t.creds = append(t.creds, credential{id: c.ID, digest: c.Digest, expires: c.ExpiresAt})
+		}
+		tenants = append(tenants, t)
 	}
 	var tv TokenVerifier
-	if len(cfg.Tokens.Keys) > 0 || cfg.Tokens.LegacySecret != "" {
-		v, err := newTokenVerifier(cfg, tenants, creds, now)
+	if len(snap.Tokens.Keys) > 0 || snap.Tokens.LegacySecret != "" {
+		v, err := newTokenVerifier(snap, tenants, creds, now)
 		if err != nil {
 			return nil, err
 		}
 		tv = v
 	}
-	return NewDirectory(tenants, tv), nil
+	d := NewDirectory(tenants, tv)
+	d.now = now
+	return d, nil
 }
 
-func buildTarget(name, address string, tc config.UpstreamTLS, a config.UpstreamAuth, dialTimeout time.Duration, creds CredsFunc) (*upstream.Target, error) {
-	tlsConf, err := upstream.ClientTLS(tc, address)
+func buildTarget(name, address string, tc model.UpstreamTLS, a model.UpstreamAuth, dialTimeout time.Duration, creds CredsFunc) (*upstream.Target, error) {
+	tlsConf, err := upstream.ClientTLS(config.UpstreamTLS{Enabled: tc.Enabled, CAFile: tc.CAFile,
+		ServerName: tc.ServerName, InsecureSkipVerify: tc.InsecureSkipVerify}, address)
 	if err != nil {
 		return nil, fmt.Errorf("upstreams.%s.tls: %w", name, err)
 	}
@@ -74,11 +96,16 @@ func buildTarget(name, address string, tc config.UpstreamTLS, a config.UpstreamA
 	return &upstream.Target{Name: name, Address: address, TLS: tlsConf, Creds: c, DialTimeout: dialTimeout}, nil
 }
 
+// configAuth is the upstream package's view of a login (it predates the model).
+func configAuth(a model.UpstreamAuth) config.UpstreamAuth {
+	return config.UpstreamAuth{Mode: a.Mode, Username: a.Username, Password: a.Password}
+}
+
 // iamTimers sets the re-login schedule of routes to AWS IAM upstreams.
-func iamTimers(r *Route, a config.UpstreamAuth) {
-	if a.Mode != config.AuthAWSIAM {
+func iamTimers(r *Route, a model.UpstreamAuth) {
+	if a.Mode != model.AuthAWSIAM {
 		return
 	}
-	r.ReauthEvery = a.ReauthInterval.D()
-	r.MaxAge = a.MaxConnectionAge.D()
+	r.ReauthEvery = a.ReauthInterval
+	r.MaxAge = a.MaxConnectionAge
 }
