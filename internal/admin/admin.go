@@ -53,6 +53,9 @@ func Start(addr string, p *proxy.Server, log *slog.Logger, o Options) (*Server, 
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(newCollector(p))
+	if o.Plane != nil {
+		reg.MustRegister(newPlaneCollector(o.Plane, p))
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {

@@ -108,6 +108,27 @@ func (p *Plane) Load(ctx context.Context) (*State, error) {
 // Current is the state in force.
 func (p *Plane) Current() *State { return p.cur.Load() }
 
+// Stats are the control plane's figures for the metrics.
+type Stats struct {
+	Rebuilds, SourceErrors int64
+	Problems               int64         // entries left out of the current snapshot
+	LastBuild              time.Duration // merge + build + apply of the last rebuild
+	ProblemsBySource       map[string]int
+}
+
+// Stats returns the current figures.
+func (p *Plane) Stats() Stats {
+	st := Stats{Rebuilds: p.metrics.rebuilds.Load(), SourceErrors: p.metrics.sourceErrors.Load(),
+		Problems: p.metrics.problems.Load(), LastBuild: time.Duration(p.metrics.lastBuild.Load()),
+		ProblemsBySource: map[string]int{}}
+	if cur := p.cur.Load(); cur != nil {
+		for _, pr := range cur.Snapshot.Problems {
+			st.ProblemsBySource[pr.Source]++
+		}
+	}
+	return st
+}
+
 // LastUsed returns when a tenant's credential last logged in (zero: not
 // since the process started).
 func (p *Plane) LastUsed(tenantName, credID string) time.Time {
@@ -183,12 +204,12 @@ func (p *Plane) refreshLocked(ctx context.Context, i int, why string) {
 	part, err := s.Load(ctx)
 	if err != nil {
 		p.metrics.sourceErrors.Add(1)
-		p.log.Error("source unreadable, keeping its last good view", "source", s.Name(), "why", why, "err", err)
+		p.log.Error("reload refused, keeping the running configuration", "source", s.Name(), "why", why, "err", err)
 		return
 	}
 	p.parts[i].Part, p.loaded[i] = part, true
 	if _, err := p.rebuildLocked(s.Name() + " " + why); err != nil {
-		p.log.Error("rebuild refused, keeping the running state", "source", s.Name(), "err", err)
+		p.log.Error("reload refused, keeping the running configuration", "source", s.Name(), "why", why, "err", err)
 	}
 }
 
@@ -216,7 +237,11 @@ func (p *Plane) rebuildLocked(why string) (*State, error) {
 	p.metrics.rebuilds.Add(1)
 	p.metrics.lastBuild.Store(int64(time.Since(start)))
 	p.reportProblems(snap)
-	p.log.Info("snapshot swapped", "why", why, "tenants", len(snap.Tenants), "problems", len(snap.Problems),
+	msg := "configuration reloaded"
+	if why == "start" {
+		msg = "configuration loaded"
+	}
+	p.log.Info(msg, "why", why, "tenants", len(snap.Tenants), "problems", len(snap.Problems),
 		"sessions_closed", closed, "took", time.Since(start).Round(time.Microsecond))
 	return st, nil
 }
