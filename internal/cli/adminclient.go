@@ -117,7 +117,6 @@ func printJSON(w io.Writer, raw []byte) {
 	fmt.Fprintln(w)
 }
 
-
 func fmtTime(t *time.Time) string {
 	if t == nil {
 		return "-"
