@@ -97,8 +97,9 @@ func (a *api) listTenants(w http.ResponseWriter, _ *http.Request) {
 		Tenants  []TenantJSON  `json:"tenants"`
 		Problems []ProblemJSON `json:"problems"`
 	}{Tenants: make([]TenantJSON, 0, len(snap.Tenants)), Problems: []ProblemJSON{}}
-	for i := range snap.Tenants {
-		out.Tenants = append(out.Tenants, a.tenantJSON(snap, &snap.Tenants[i], false))
+	for _, name := range snap.Names() {
+		t, _ := snap.Tenant(name)
+		out.Tenants = append(out.Tenants, a.tenantJSON(snap, t, false))
 	}
 	for _, p := range snap.Problems {
 		msg := p.Msg

@@ -102,7 +102,7 @@ func (p *Plane) Load(ctx context.Context) (*State, error) {
 		}
 		p.parts[i].Part, p.loaded[i] = part, true
 	}
-	return p.rebuildLocked("start")
+	return p.rebuildLocked("start", false)
 }
 
 // Current is the state in force.
@@ -208,13 +208,15 @@ func (p *Plane) refreshLocked(ctx context.Context, i int, why string) {
 		return
 	}
 	p.parts[i].Part, p.loaded[i] = part, true
-	if _, err := p.rebuildLocked(s.Name() + " " + why); err != nil {
+	// A file reload builds everything anew (CA files are read again);
+	// other changes reuse what did not change.
+	if _, err := p.rebuildLocked(s.Name()+" "+why, s.Name() != model.SourceFile); err != nil {
 		p.log.Error("reload refused, keeping the running configuration", "source", s.Name(), "why", why, "err", err)
 	}
 }
 
 // rebuildLocked merges the parts, builds a directory and applies it.
-func (p *Plane) rebuildLocked(why string) (*State, error) {
+func (p *Plane) rebuildLocked(why string, reuse bool) (*State, error) {
 	start := time.Now()
 	parts := make([]model.SourcePart, 0, len(p.parts))
 	for i, sp := range p.parts {
@@ -223,7 +225,11 @@ func (p *Plane) rebuildLocked(why string) (*State, error) {
 		}
 	}
 	snap := model.Merge(parts, Checks())
-	dir, err := tenant.Build(snap, p.o.Creds, p.o.Now)
+	var prev *tenant.Directory
+	if cur := p.cur.Load(); cur != nil && reuse {
+		prev = cur.Directory
+	}
+	dir, err := tenant.BuildFrom(prev, snap, p.o.Creds, p.o.Now)
 	if err != nil {
 		return nil, err
 	}

@@ -46,7 +46,15 @@ func Merge(parts []SourcePart, c Checks) *Snapshot {
 			s.Revoked[id] = true
 		}
 	}
-	s.index() // upstream groups, no tenants yet
+	s.indexUpstreams()
+	total := 0
+	for _, sp := range parts {
+		total += len(sp.Part.Tenants)
+	}
+	// Capacity for every tenant up front: the groups point into the list,
+	// which must not move while it grows.
+	s.Tenants = make([]Tenant, 0, total)
+	s.byName = make(map[string]int, total)
 
 	// Policy compilation is the costly check; most tenants share rules.
 	checked := map[string]error{}
@@ -61,47 +69,44 @@ func Merge(parts []SourcePart, c Checks) *Snapshot {
 			return err
 		}
 	}
-	from := map[string]string{}
 	for _, sp := range parts {
-		for _, in := range sp.Part.Tenants {
-			t := in.Clone()
+		for _, t := range sp.Part.Tenants {
+			// No copy: parts are immutable, so the snapshot may share
+			// their slices.
 			if t.Source == "" {
 				t.Source = sp.Source
 			}
-			entry := "tenant " + t.Name
-			if first, dup := from[t.Name]; dup {
+			if i, dup := s.byName[t.Name]; dup {
+				first := s.Tenants[i].Source
 				msg := fmt.Sprintf("already defined by source %s, which takes precedence", first)
 				if first == t.Source {
 					msg = "duplicate tenant"
 				}
-				s.Problems = append(s.Problems, Problem{Source: t.Source, Entry: entry, Msg: msg})
+				s.Problems = append(s.Problems, Problem{Source: t.Source, Entry: "tenant " + t.Name, Msg: msg})
 				continue
 			}
 			if errs := ValidateTenant(&t, s.Upstreams, cc); len(errs) > 0 {
 				for _, fe := range errs {
-					s.Problems = append(s.Problems, Problem{Source: t.Source, Entry: entry, Path: fe.Path, Msg: fe.Msg})
+					s.Problems = append(s.Problems, Problem{Source: t.Source, Entry: "tenant " + t.Name, Path: fe.Path, Msg: fe.Msg})
 				}
 				continue
 			}
 			if fe := s.conflict(&t); fe != nil {
-				s.Problems = append(s.Problems, Problem{Source: t.Source, Entry: entry, Path: fe.Path, Msg: fe.Msg})
+				s.Problems = append(s.Problems, Problem{Source: t.Source, Entry: "tenant " + t.Name, Path: fe.Path, Msg: fe.Msg})
 				continue
 			}
-			from[t.Name] = t.Source
 			s.admit(t)
 		}
 	}
-	s.index()
 	return s
 }
 
-// admit adds an accepted tenant. Tenants is re-sorted by index at the
-// end; until then the groups point into a list that may grow, so they
-// hold copies.
+// admit adds an accepted tenant.
 func (s *Snapshot) admit(t Tenant) {
 	s.Tenants = append(s.Tenants, t)
-	if g := s.groupOf(t.Upstream); g != nil {
-		c := t
-		g.add(&c)
+	i := len(s.Tenants) - 1
+	s.byName[t.Name] = i
+	if g := s.group(t.Upstream); g != nil {
+		g.add(&s.Tenants[i])
 	}
 }

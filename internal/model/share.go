@@ -12,12 +12,12 @@ import "fmt"
 //   - two tenants on the same DB see each other's keys: refused unless
 //     both opt in with share_db.
 func (s *Snapshot) conflict(t *Tenant) *FieldError {
-	g := s.groupOf(t.Upstream)
+	g := s.group(t.Upstream)
 	if g == nil {
 		return nil
 	}
-	others := len(g.tenants)
-	if _, self := g.tenants[t.Name]; self {
+	others := g.n
+	if i, self := s.byName[t.Name]; self && s.group(s.Tenants[i].Upstream) == g {
 		others--
 	}
 	if others == 0 && len(g.names) < 2 {
@@ -45,7 +45,7 @@ func (s *Snapshot) conflict(t *Tenant) *FieldError {
 			return &FieldError{"upstream", fmt.Sprintf("upstream %q is used by tenant %q without db; a second tenant there needs that one pinned to a DB first", t.Upstream, o.Name)}
 		}
 	}
-	for _, o := range g.byDB[*t.DB] {
+	for _, o := range g.onDB(*t.DB) {
 		if o.Name != t.Name && !(t.ShareDB && o.ShareDB) {
 			return &FieldError{"db", fmt.Sprintf("%d on upstream %q is tenant %q's DB (they would see each other's keys); set share_db: true on both tenants to share it on purpose", *t.DB, t.Upstream, o.Name)}
 		}
@@ -53,13 +53,19 @@ func (s *Snapshot) conflict(t *Tenant) *FieldError {
 	return nil
 }
 
-// other returns a tenant in g other than name, the first by name.
+// other returns a tenant in g other than name (for messages).
 func (g *group) other(name string) *Tenant {
-	var best *Tenant
-	for n, o := range g.tenants {
-		if n != name && (best == nil || n < best.Name) {
-			best = o
+	for _, o := range g.noDB {
+		if o.Name != name {
+			return o
 		}
 	}
-	return best
+	for db := range g.byDB {
+		for _, o := range g.onDB(db) {
+			if o.Name != name {
+				return o
+			}
+		}
+	}
+	return nil
 }

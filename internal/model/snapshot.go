@@ -8,7 +8,8 @@ import "sort"
 type Snapshot struct {
 	// Upstreams by name, Name set.
 	Upstreams map[string]Upstream
-	// Tenants sorted by name, each valid alone and next to the others.
+	// Tenants in precedence order (sources in order, each source's
+	// tenants in its order), each valid alone and next to the others.
 	Tenants []Tenant
 	// Tokens are the token settings (defaults when no source has any).
 	Tokens Tokens
@@ -17,29 +18,47 @@ type Snapshot struct {
 	// Problems are the entries left out, from the sources and from Merge.
 	Problems []Problem
 
-	byName map[string]int
-	groups map[string]*group // by canonical upstream address
+	byName  map[string]int
+	groups  map[string]*group // by canonical upstream address
+	groupOf map[string]*group // by upstream name (the same groups)
 }
 
 // group is everything on one upstream server: the upstream names that
 // point at its address and the tenants on any of them.
 type group struct {
-	names   []string
-	tenants map[string]*Tenant
-	byDB    map[int][]*Tenant
-	noDB    []*Tenant
+	names []string
+	n     int               // tenants on the server
+	byDB  map[int]*Tenant   // the first tenant on each DB
+	more  map[int][]*Tenant // further tenants on a DB (share_db)
+	noDB  []*Tenant
 }
 
 func (g *group) add(t *Tenant) {
-	if g.tenants == nil {
-		g.tenants, g.byDB = map[string]*Tenant{}, map[int][]*Tenant{}
-	}
-	g.tenants[t.Name] = t
+	g.n++
 	if t.DB == nil {
 		g.noDB = append(g.noDB, t)
-	} else {
-		g.byDB[*t.DB] = append(g.byDB[*t.DB], t)
+		return
 	}
+	if g.byDB == nil {
+		g.byDB = map[int]*Tenant{}
+	}
+	if _, taken := g.byDB[*t.DB]; !taken {
+		g.byDB[*t.DB] = t
+		return
+	}
+	if g.more == nil {
+		g.more = map[int][]*Tenant{}
+	}
+	g.more[*t.DB] = append(g.more[*t.DB], t)
+}
+
+// onDB returns the tenants on one DB.
+func (g *group) onDB(db int) []*Tenant {
+	first, ok := g.byDB[db]
+	if !ok {
+		return nil
+	}
+	return append([]*Tenant{first}, g.more[db]...)
 }
 
 // Tenant returns the tenant with the given name.
@@ -55,8 +74,8 @@ func (s *Snapshot) Tenant(name string) (*Tenant, bool) {
 // another tenant's data: more than one tenant uses the server, or two
 // upstream names point at its address.
 func (s *Snapshot) Shared(upstream string) bool {
-	g := s.groupOf(upstream)
-	return g != nil && (len(g.tenants) > 1 || len(g.names) > 1)
+	g := s.group(upstream)
+	return g != nil && (g.n > 1 || len(g.names) > 1)
 }
 
 // PassThrough reports whether t's sessions may be relayed untouched: role
@@ -73,13 +92,7 @@ func (s *Snapshot) Isolated(t *Tenant) bool {
 	return t.DB != nil || s.Shared(t.Upstream)
 }
 
-func (s *Snapshot) groupOf(upstream string) *group {
-	u, ok := s.Upstreams[upstream]
-	if !ok {
-		return nil
-	}
-	return s.groups[CanonicalAddr(u.Address)]
-}
+func (s *Snapshot) group(upstream string) *group { return s.groupOf[upstream] }
 
 // Check validates t as it would be merged into s, replacing a tenant of the
 // same name: the admin API runs it before writing to the store, so a PUT
@@ -95,11 +108,10 @@ func (s *Snapshot) Check(t *Tenant, c Checks) []FieldError {
 	return errs
 }
 
-// index rebuilds the lookup tables after Tenants changed.
-func (s *Snapshot) index() {
-	sort.Slice(s.Tenants, func(i, j int) bool { return s.Tenants[i].Name < s.Tenants[j].Name })
-	s.byName = make(map[string]int, len(s.Tenants))
+// indexUpstreams makes one empty group per upstream server.
+func (s *Snapshot) indexUpstreams() {
 	s.groups = make(map[string]*group)
+	s.groupOf = make(map[string]*group, len(s.Upstreams))
 	names := make([]string, 0, len(s.Upstreams))
 	for n := range s.Upstreams {
 		names = append(names, n)
@@ -113,12 +125,16 @@ func (s *Snapshot) index() {
 			s.groups[key] = g
 		}
 		g.names = append(g.names, n)
+		s.groupOf[n] = g
 	}
+}
+
+// Names returns the tenant names sorted.
+func (s *Snapshot) Names() []string {
+	out := make([]string, 0, len(s.Tenants))
 	for i := range s.Tenants {
-		t := &s.Tenants[i]
-		s.byName[t.Name] = i
-		if g := s.groupOf(t.Upstream); g != nil {
-			g.add(t)
-		}
+		out = append(out, s.Tenants[i].Name)
 	}
+	sort.Strings(out)
+	return out
 }

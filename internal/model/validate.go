@@ -94,21 +94,18 @@ func ValidateTenant(t *Tenant, ups map[string]Upstream, c Checks) []FieldError {
 			add("commands", "%v", err)
 		}
 	}
-	seen := map[string]int{}
 	for i, cr := range t.Credentials {
-		path := fmt.Sprintf("credentials[%d]", i)
-		switch {
-		case !ValidName(cr.ID):
-			add(path+".id", "required; letters, digits, '.', '_' and '-' only, at most 128")
-		default:
-			if first, dup := seen[cr.ID]; dup {
-				add(path+".id", "duplicate credential %q (first at credentials[%d])", cr.ID, first)
-			} else {
-				seen[cr.ID] = i
+		if !ValidName(cr.ID) {
+			add(fmt.Sprintf("credentials[%d].id", i), "required; letters, digits, '.', '_' and '-' only, at most 128")
+		}
+		for j := range i { // a tenant has a few credentials: no map needed
+			if t.Credentials[j].ID == cr.ID {
+				add(fmt.Sprintf("credentials[%d].id", i), "duplicate credential %q (first at credentials[%d])", cr.ID, j)
+				break
 			}
 		}
 		if cr.Digest == [32]byte{} {
-			add(path, "no secret")
+			add(fmt.Sprintf("credentials[%d]", i), "no secret")
 		}
 	}
 	return p

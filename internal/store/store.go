@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
@@ -96,10 +95,11 @@ func (b *Bolt) Load(context.Context) (model.Part, error) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	p := model.Part{Tenants: make([]model.Tenant, 0, len(b.tenants)), Problems: append([]model.Problem(nil), b.problems...)}
+	// No copies: a tenant value in b.tenants is never changed in place
+	// (change replaces it), so the part may share its slices. Merge sorts.
 	for _, t := range b.tenants {
-		p.Tenants = append(p.Tenants, t.Clone())
+		p.Tenants = append(p.Tenants, t)
 	}
-	sort.Slice(p.Tenants, func(i, j int) bool { return p.Tenants[i].Name < p.Tenants[j].Name })
 	return p, nil
 }
 
@@ -173,6 +173,37 @@ func (b *Bolt) RevokeCredential(_ context.Context, tenant, id string) error {
 		}
 		return &nt, nil
 	})
+}
+
+// Import writes many tenants, with their credentials, in one transaction
+// (a bulk load; one write per tenant would sync the file each time).
+// Existing tenants of the same names are replaced.
+func (b *Bolt) Import(ts []model.Tenant) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	err := b.db.Update(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(bucketTenants)
+		for i := range ts {
+			v, err := encodeTenant(&ts[i])
+			if err != nil {
+				return err
+			}
+			if err := bk.Put([]byte(ts[i].Name), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store %s: %w", b.path, err)
+	}
+	for _, t := range ts {
+		t = t.Clone()
+		t.Source = model.SourceStore
+		b.tenants[t.Name] = t
+	}
+	b.notify.Signal()
+	return nil
 }
 
 // change runs one read-modify-write of a tenant's record in a bbolt

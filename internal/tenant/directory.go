@@ -85,6 +85,7 @@ type Tenant struct {
 	creds  []credential
 	// endAtExpiry: sessions end when their credential expires.
 	endAtExpiry bool
+	sig         tenantSig // what it was built from (BuildFrom reuses it)
 }
 
 type credential struct {
@@ -106,6 +107,7 @@ type Directory struct {
 	tokens   TokenVerifier // nil when no tokens are configured
 	now      func() time.Time
 	usage    *Usage // nil: logins not recorded
+	targets  map[string]builtTarget
 }
 
 // TokenVerifier authenticates signed and legacy tokens (see token_auth.go).
@@ -120,9 +122,13 @@ type TokenVerifier interface {
 
 // NewDirectory builds a directory from tenants and an optional token verifier.
 func NewDirectory(tenants []*Tenant, tokens TokenVerifier) *Directory {
+	creds := 0
+	for _, t := range tenants {
+		creds += len(t.creds)
+	}
 	d := &Directory{
 		byName:   make(map[string]*Tenant, len(tenants)),
-		byDigest: make(map[[32]byte]credRef, len(tenants)),
+		byDigest: make(map[[32]byte]credRef, creds),
 		tokens:   tokens,
 		now:      time.Now,
 	}
