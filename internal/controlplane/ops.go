@@ -117,7 +117,7 @@ func (p *Plane) IssueCredential(ctx context.Context, tenantName, id string, ttl 
 	if err != nil {
 		return Issued{}, err
 	}
-	now := p.o.Now().UTC().Truncate(time.Second)
+	now := p.o.Now().UTC()
 	c := model.Credential{ID: id, Digest: sha256.Sum256([]byte(secret)), CreatedAt: now}
 	if ttl > 0 {
 		c.ExpiresAt = now.Add(ttl)
