@@ -15,8 +15,6 @@ func ups(addrs ...string) map[string]Upstream {
 	return m
 }
 
-func cred(id string, b byte) Credential { return Credential{ID: id, Digest: [32]byte{b}} }
-
 func names(s *Snapshot) string {
 	var out []string
 	for _, t := range s.Tenants {
