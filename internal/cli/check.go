@@ -8,8 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/redoubt-proxy/redoubt/internal/config"
-	"github.com/redoubt-proxy/redoubt/internal/policy"
-	"github.com/redoubt-proxy/redoubt/internal/tenant"
+	"github.com/redoubt-proxy/redoubt/internal/controlplane"
 )
 
 func newCheckCmd(stdout io.Writer) *cobra.Command {
@@ -25,7 +24,7 @@ func newCheckCmd(stdout io.Writer) *cobra.Command {
 			}
 			// Validation runs every rule the gateway applies; building the
 			// directory as serve does is the backstop for anything missed.
-			if _, err := tenant.Build(cfg, nil, nil); err != nil {
+			if _, err := controlplane.BuildFile(cfg); err != nil {
 				return configErr(fmt.Errorf("%s: %w", path, err))
 			}
 			for _, w := range cfg.Warnings() {
@@ -43,7 +42,12 @@ func newCheckCmd(stdout io.Writer) *cobra.Command {
 // loadConfig loads and validates a file; the error lists every problem,
 // one per line, each with its key path.
 func loadConfig(path string) (*config.Config, error) {
-	cfg, err := config.Load(path, configHooks())
+	cfg, err := config.Load(path, controlplane.ConfigHooks())
+	if err == nil {
+		// What only the merged view tells: tenants sharing a DB, a
+		// tenant without db on a shared upstream.
+		err = controlplane.CheckFile(cfg)
+	}
 	if err != nil {
 		msg := err.Error()
 		if strings.Contains(msg, "\n") {
@@ -52,14 +56,4 @@ func loadConfig(path string) (*config.Config, error) {
 		return nil, configErr(fmt.Errorf("%s: %s", path, msg))
 	}
 	return cfg, nil
-}
-
-// configHooks are the checks config cannot make itself: every tenant's
-// commands rules against the command table, reported with all other
-// problems. check, serve and reload all use them.
-func configHooks() config.Hooks {
-	return config.Hooks{Commands: func(rules string) error {
-		_, err := policy.Compile("", rules)
-		return err
-	}}
 }

@@ -23,7 +23,7 @@ tokens:
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := Build(cfg, nil, nil)
+	d, err := Build(snapOf(cfg), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestAdHocRoutesKeepTheSharedPasswordOffUnverifiedLinks(t *testing.T) {
 				UpstreamDefaults: config.UpstreamDefaults{TLS: tc.tls,
 					Auth: config.UpstreamAuth{Mode: config.AuthPassword, Password: "shared-upstream-password"}},
 			}}
-			d, err := Build(cfg, nil, nil)
+			d, err := Build(snapOf(cfg), nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
