@@ -24,8 +24,9 @@ type LoginOptions struct {
 	// SETNAME are sent upstream with the proxy's credentials in place of the
 	// client's, and the upstream's reply is returned for the client.
 	Hello *Hello
-	// ClientName is sent with CLIENT SETNAME when the client gave none, so
-	// operators can tell tenants apart in CLIENT LIST.
+	// ClientName is a connection name the client itself set before
+	// logging in, sent with CLIENT SETNAME (empty: none). The proxy never
+	// names a client's connection: the name is the client's to set and read.
 	ClientName string
 	// WantClientID asks for the connection's CLIENT ID (inspected sessions
 	// use it to show a tenant only its own connections in CLIENT LIST).
