@@ -144,6 +144,18 @@ func redisInt(b []byte) (int64, bool) {
 	return int64(v), true
 }
 
+// authArityReply is redis-server's reply to AUTH with an arity authArgs
+// refuses: too few arguments fail the command table's arity check, too
+// many AUTH's own syntax check.
+func authArityReply(args [][]byte) []byte {
+	if len(args) > 3 {
+		return replySyntaxError
+	}
+	return replyAuthArity
+}
+
+var replySyntaxError = []byte("-ERR syntax error\r\n")
+
 // authArgs splits AUTH's arguments: AUTH <secret> or AUTH <user> <secret>.
 // ok is false for any other arity.
 func authArgs(args [][]byte) (user, pass []byte, ok bool) {

@@ -439,7 +439,7 @@ func (in *inspector) setLastLocal(b []byte) {
 func (in *inspector) reauth(args [][]byte) {
 	user, pass, ok := authArgs(args)
 	if !ok {
-		in.local(replyAuthArity)
+		in.local(authArityReply(args))
 		return
 	}
 	in.local(in.checkReauth(user, pass))

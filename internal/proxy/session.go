@@ -222,7 +222,7 @@ func (cn *conn) handshake(pre *tenant.Identity) (*login, error) {
 		case resp.EqualFold(name, "AUTH"):
 			user, pass, ok := authArgs(args)
 			if !ok {
-				cn.c.Write(replyAuthArity)
+				cn.c.Write(authArityReply(args))
 				continue
 			}
 			id, refused := cn.tryLogin(pre, user, pass)
