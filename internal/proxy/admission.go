@@ -3,16 +3,25 @@ package proxy
 import (
 	"net"
 	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // admission bounds the connections that have not logged in yet, in all
 // and per source, so idle or slow unauthenticated sockets cannot use up the
-// gateway's descriptors. When a bound is reached the newcomer is still
-// let in and the oldest unauthenticated connection makes room for it: of
-// its own source at the per-source bound, of the source holding the most
-// at the total bound. An honest login takes milliseconds, so it is the
-// idle sockets that go, and an idle flood from one source cannot keep
-// anyone else from logging in.
+// gateway's descriptors. When a bound is reached, an idle connection (one
+// that has sent nothing) makes room for the newcomer, the oldest first:
+//
+//   - at the per-source bound, an idle one of the same source; if every
+//     one of them is busy logging in (a client pool connecting at once),
+//     the newcomer is refused with redis-server's max-clients error;
+//   - at the total bound, one of the source holding the most, idle if it
+//     has one: a flood, idle or slow, makes room with its own sockets.
+//
+// So idle sockets cannot keep anyone from logging in, from another source
+// or from their own, and an honest login in progress is not cut short.
 type admission struct {
 	mu    sync.Mutex
 	total int
@@ -24,6 +33,36 @@ type waiting struct {
 	c   net.Conn
 	src string
 	in  bool // still counted
+	// active: the login has read bytes from the client (set by the login
+	// goroutine); bytes still in the kernel's queue count too (see idle).
+	active atomic.Bool
+}
+
+// idle reports whether the client has sent nothing at all yet.
+func (w *waiting) idle() bool {
+	return !w.active.Load() && !hasPendingInput(w.c)
+}
+
+// hasPendingInput reports whether bytes wait in the socket's receive
+// queue (SIOCINQ); a socket it cannot ask is taken as busy.
+func hasPendingInput(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return true
+	}
+	n := 1
+	if err := raw.Control(func(fd uintptr) {
+		if v, err := unix.IoctlGetInt(int(fd), unix.SIOCINQ); err == nil {
+			n = v
+		}
+	}); err != nil {
+		return true
+	}
+	return n > 0
 }
 
 func newAdmission() *admission {
@@ -31,7 +70,8 @@ func newAdmission() *admission {
 }
 
 // admit counts c as logging in and returns the connections to close to
-// make room (closed by the caller, outside the lock).
+// make room (closed by the caller, outside the lock); w is nil when c
+// must be refused instead.
 func (a *admission) admit(c net.Conn, lim connLimits) (*waiting, []net.Conn) {
 	w := &waiting{c: c, src: sourceOf(c.RemoteAddr().String()), in: true}
 	a.mu.Lock()
@@ -39,17 +79,32 @@ func (a *admission) admit(c net.Conn, lim connLimits) (*waiting, []net.Conn) {
 	var evict []net.Conn
 	if lim.perAddr > 0 {
 		for len(a.bySrc[w.src]) >= lim.perAddr {
-			evict = append(evict, a.dropOldest(w.src))
+			i := a.oldestIdle(w.src)
+			if i < 0 {
+				return nil, evict
+			}
+			evict = append(evict, a.drop(w.src, i))
 		}
 	}
 	if lim.unauth > 0 {
 		for a.total >= lim.unauth {
-			evict = append(evict, a.dropOldest(a.largestSource()))
+			src := a.largestSource()
+			evict = append(evict, a.drop(src, max(a.oldestIdle(src), 0)))
 		}
 	}
 	a.bySrc[w.src] = append(a.bySrc[w.src], w)
 	a.total++
 	return w, evict
+}
+
+// oldestIdle is the index of src's oldest idle connection, or -1.
+func (a *admission) oldestIdle(src string) int {
+	for i, w := range a.bySrc[src] {
+		if w.idle() {
+			return i
+		}
+	}
+	return -1
 }
 
 // done stops counting w (logged in, or ended); it is safe to call twice.
@@ -78,9 +133,9 @@ func (a *admission) count() int {
 	return a.total
 }
 
-func (a *admission) dropOldest(src string) net.Conn {
-	c := a.bySrc[src][0].c
-	a.remove(src, 0)
+func (a *admission) drop(src string, i int) net.Conn {
+	c := a.bySrc[src][i].c
+	a.remove(src, i)
 	return c
 }
 

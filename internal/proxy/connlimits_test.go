@@ -3,6 +3,7 @@ package proxy
 import (
 	"net"
 	"testing"
+	"time"
 
 	"github.com/redoubt-proxy/redoubt/internal/config"
 )
@@ -36,32 +37,80 @@ func TestDeriveConnLimits(t *testing.T) {
 	}
 }
 
-func TestAdmissionMakesRoomWithTheOldest(t *testing.T) {
+func TestAdmissionMakesRoomWithIdleConnections(t *testing.T) {
+	conn, _ := socketsFrom(t)
 	a := newAdmission()
 	lim := connLimits{unauth: 4, perAddr: 2}
-	conn := func(ip string) net.Conn { return fakeAddrConn{addr: &net.TCPAddr{IP: net.ParseIP(ip), Port: 1}} }
-	c1, c2, c3 := conn("10.0.0.1"), conn("10.0.0.1"), conn("10.0.0.1")
-	a.admit(c1, lim)
+	c1, c2, c3 := conn("127.0.0.1"), conn("127.0.0.1"), conn("127.0.0.1")
+	w1, _ := a.admit(c1, lim)
 	w2, _ := a.admit(c2, lim)
-	if _, ev := a.admit(c3, lim); len(ev) != 1 || ev[0] != c1 {
-		t.Fatalf("per-source bound evicted %v, want the oldest of the source", ev)
-	}
-	d1, d2 := conn("10.0.0.2"), conn("10.0.0.3")
-	a.admit(d1, lim)
-	a.admit(d2, lim)
-	if _, ev := a.admit(conn("10.0.0.4"), lim); len(ev) != 1 || ev[0] != c2 {
-		t.Fatalf("total bound evicted %v, want the oldest of the largest source", ev)
+	w1.active.Store(true) // c1 is logging in: c2 is the idle one
+	if _, ev := a.admit(c3, lim); len(ev) != 1 || ev[0] != c2 {
+		t.Fatalf("per-source bound evicted %v, want the oldest idle connection of the source", ev)
 	}
 	a.done(w2) // already evicted: a no-op
+	a.admit(conn("127.0.0.2"), lim)
+	a.admit(conn("127.0.0.3"), lim)
 	if n := a.count(); n != 4 {
 		t.Fatalf("count = %d, want 4", n)
 	}
+	if _, ev := a.admit(conn("127.0.0.4"), lim); len(ev) != 1 || ev[0] != c3 {
+		t.Fatalf("total bound evicted %v, want the idle one of the largest source", ev)
+	}
 }
 
-// fakeAddrConn is a net.Conn with only an address: admission never reads.
-type fakeAddrConn struct {
-	net.Conn
-	addr net.Addr
+func TestAdmissionRefusesWhenASourceIsBusyLoggingIn(t *testing.T) {
+	conn, peers := socketsFrom(t)
+	a := newAdmission()
+	lim := connLimits{unauth: 10, perAddr: 2}
+	w1, _ := a.admit(conn("127.0.0.1"), lim)
+	c2 := conn("127.0.0.1")
+	w2, _ := a.admit(c2, lim)
+	w1.active.Store(true)
+	// c2's login has not read yet, but its AUTH waits in the kernel's queue.
+	peers[c2].Write([]byte("AUTH x\r\n"))
+	waitInput(t, c2)
+	if w, ev := a.admit(conn("127.0.0.1"), lim); w != nil || len(ev) != 0 {
+		t.Fatalf("admitted a third connection (evicting %v) while both are logging in", ev)
+	}
+	a.done(w1)
+	a.done(w2)
+	if w, _ := a.admit(conn("127.0.0.1"), lim); w == nil {
+		t.Fatal("refused after the logins finished")
+	}
 }
 
-func (f fakeAddrConn) RemoteAddr() net.Addr { return f.addr }
+// socketsFrom returns a function that makes a real accepted TCP socket
+// whose client end is bound to a given loopback source address; peers
+// maps each accepted socket to its client end.
+func socketsFrom(t *testing.T) (func(src string) net.Conn, map[net.Conn]net.Conn) {
+	peers := map[net.Conn]net.Conn{}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return func(src string) net.Conn {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+		cl, err := d.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cl.Close(); c.Close() })
+		peers[c] = cl
+		return c
+	}, peers
+}
+
+func waitInput(t *testing.T, c net.Conn) {
+	for i := 0; i < 200 && !hasPendingInput(c); i++ {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !hasPendingInput(c) {
+		t.Fatal("the written bytes never showed in the receive queue")
+	}
+}

@@ -210,10 +210,18 @@ func (s *Server) acceptLoop(ctx context.Context, l net.Listener, name string, tc
 		s.metrics.accepted.Add(1)
 		w, evict := s.adm.admit(c, s.connLimits())
 		for _, old := range evict {
-			// The oldest connection still logging in makes room (see
-			// admission); closing it wakes its login goroutine, which ends it.
+			// An idle connection makes room (see admission); closing it
+			// wakes its login goroutine, which ends it.
 			s.metrics.refused.Add(1)
 			old.Close()
+		}
+		if w == nil {
+			// Its source's logins are all busy: a fresh socket's send
+			// buffer is empty, so this write does not block the loop.
+			s.metrics.refused.Add(1)
+			c.Write(replyMaxClients)
+			c.Close()
+			continue
 		}
 		if tc != nil {
 			c = tls.Server(c, tc)

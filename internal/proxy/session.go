@@ -355,6 +355,9 @@ func (cn *conn) fill() error {
 	n, err := cn.c.Read(cn.buf[len(cn.buf):cap(cn.buf)])
 	cn.buf = cn.buf[:len(cn.buf)+n]
 	if n > 0 {
+		if cn.wait != nil {
+			cn.wait.active.Store(true) // no longer idle (see admission)
+		}
 		return nil
 	}
 	return err
