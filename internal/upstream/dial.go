@@ -173,6 +173,12 @@ func login(ctx context.Context, conn net.Conn, t *Target, opts LoginOptions) (*C
 				return nil, fmt.Errorf("upstream %s login: read: %w", t.Name, err)
 			}
 		}
+		if (v.Type == '-' || v.Type == '!') && step == "id" {
+			// A server without CLIENT ID still serves the session; it is
+			// only not listed by id (and an inspected CLIENT LIST shows none).
+			buf = buf[n:]
+			continue
+		}
 		if v.Type == '-' || v.Type == '!' {
 			// The error text comes from the upstream and names no secret.
 			return nil, fmt.Errorf("upstream %s refused %s: %s", t.Name, step, errText(v))
