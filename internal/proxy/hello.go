@@ -66,16 +66,6 @@ func parseHello(args [][]byte) (*helloRequest, []byte) {
 	return h, nil
 }
 
-// hasAuth reports whether the HELLO carries an AUTH option.
-func (h *helloRequest) hasAuth() bool {
-	for _, o := range h.opts {
-		if o.auth {
-			return true
-		}
-	}
-	return false
-}
-
 // walk applies the options in order. auth checks one AUTH and returns nil
 // or the reply that refuses it; walk stops there, as at a bad client name
 // or the syntax error, and returns that reply. A nil result means every
@@ -178,22 +168,6 @@ func errorSafe(b []byte) string {
 			c = ' '
 		}
 		out[i] = c
-	}
-	return string(out)
-}
-
-// printable echoes at most 64 bytes of a client argument in an error,
-// without control characters that could break the reply framing.
-func printable(b []byte) string {
-	if len(b) > 64 {
-		b = b[:64]
-	}
-	out := make([]byte, 0, len(b))
-	for _, c := range b {
-		if c < 0x20 || c > 0x7e {
-			c = '?'
-		}
-		out = append(out, c)
 	}
 	return string(out)
 }

@@ -51,13 +51,6 @@ func TestJitterBounds(t *testing.T) {
 	}
 }
 
-func TestPrintableNeverBreaksReplies(t *testing.T) {
-	got := printable([]byte(strings.Repeat("a\r\n", 40)))
-	if strings.ContainsAny(got, "\r\n") || len(got) > 64 {
-		t.Fatalf("printable = %q", got)
-	}
-}
-
 func TestIsPubSubCommand(t *testing.T) {
 	for name := range subKinds {
 		c := command.ByName(name)
