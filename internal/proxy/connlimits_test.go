@@ -44,8 +44,13 @@ func TestAdmissionMakesRoomWithIdleConnections(t *testing.T) {
 	c1, c2, c3 := conn("127.0.0.1"), conn("127.0.0.1"), conn("127.0.0.1")
 	w1, _ := a.admit(c1, lim)
 	w2, _ := a.admit(c2, lim)
-	w1.active.Store(true) // c1 is logging in: c2 is the idle one
-	if _, ev := a.admit(c3, lim); len(ev) != 1 || ev[0] != c2 {
+	w1.active.Store(true) // c1 is logging in: c2 is the idle one, once past its grace
+	if w, ev := a.admit(c3, lim); w != nil || len(ev) != 0 {
+		t.Fatalf("a connection in its first %v was evicted (%v) or the newcomer admitted", idleGrace, ev)
+	}
+	age(w1, w2)
+	w3, ev := a.admit(c3, lim)
+	if len(ev) != 1 || ev[0] != c2 {
 		t.Fatalf("per-source bound evicted %v, want the oldest idle connection of the source", ev)
 	}
 	a.done(w2) // already evicted: a no-op
@@ -54,24 +59,38 @@ func TestAdmissionMakesRoomWithIdleConnections(t *testing.T) {
 	if n := a.count(); n != 4 {
 		t.Fatalf("count = %d, want 4", n)
 	}
+	age(w3)
 	if _, ev := a.admit(conn("127.0.0.4"), lim); len(ev) != 1 || ev[0] != c3 {
 		t.Fatalf("total bound evicted %v, want the idle one of the largest source", ev)
+	}
+}
+
+// age makes connections look older than the idle grace.
+func age(ws ...*waiting) {
+	for _, w := range ws {
+		w.at = w.at.Add(-time.Second)
 	}
 }
 
 func TestAdmissionRefusesWhenASourceIsBusyLoggingIn(t *testing.T) {
 	conn, peers := socketsFrom(t)
 	a := newAdmission()
-	lim := connLimits{unauth: 10, perAddr: 2}
+	lim := connLimits{unauth: 4, perAddr: 2}
 	w1, _ := a.admit(conn("127.0.0.1"), lim)
 	c2 := conn("127.0.0.1")
 	w2, _ := a.admit(c2, lim)
 	w1.active.Store(true)
+	age(w1, w2)
 	// c2's login has not read yet, but its AUTH waits in the kernel's queue.
 	peers[c2].Write([]byte("AUTH x\r\n"))
 	waitInput(t, c2)
 	if w, ev := a.admit(conn("127.0.0.1"), lim); w != nil || len(ev) != 0 {
-		t.Fatalf("admitted a third connection (evicting %v) while both are logging in", ev)
+		t.Fatalf("admitted a third connection (evicting %v) while both are logging in and half the table is used", ev)
+	}
+	// With a larger table, a pool connecting at once may go over its
+	// per-source share while half the table is free.
+	if w, _ := a.admit(conn("127.0.0.1"), connLimits{unauth: 10, perAddr: 2}); w == nil {
+		t.Fatal("refused a busy source's third login with most of the table free")
 	}
 	a.done(w1)
 	a.done(w2)

@@ -216,8 +216,8 @@ func (s *Server) acceptLoop(ctx context.Context, l net.Listener, name string, tc
 			old.Close()
 		}
 		if w == nil {
-			// Its source's logins are all busy: a fresh socket's send
-			// buffer is empty, so this write does not block the loop.
+			// Every login that could make room is busy: a fresh socket's
+			// send buffer is empty, so this write does not block the loop.
 			s.metrics.refused.Add(1)
 			c.Write(replyMaxClients)
 			c.Close()
