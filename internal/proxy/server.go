@@ -241,6 +241,7 @@ func (s *Server) Reload(dir *tenant.Directory, lim config.Limits) int {
 	s.dir.Store(dir)
 	s.lim.Store(&lim)
 	s.setConnLimits(&lim)
+	s.throttle.configure(lim.AuthFailPerAddr, lim.AuthFailWindow.D())
 	return s.reg.CloseWhere(func(id *tenant.Identity) bool { return !dir.StillValid(id) }, "revoked")
 }
 

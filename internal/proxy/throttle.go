@@ -70,17 +70,28 @@ func sourceOf(addr string) string {
 	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
-func (t *throttle) off() bool { return t == nil || t.max <= 0 }
+// configure applies new limits (a reload); counts so far are kept.
+func (t *throttle) configure(max int, window time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.max, t.window = max, window
+}
+
+// offLocked reports whether the throttle is switched off; mu is held.
+func (t *throttle) offLocked() bool { return t.max <= 0 }
 
 // fail records one failed login.
 func (t *throttle) fail(addr, tenant string) {
-	if t.off() {
+	if t == nil {
 		return
 	}
 	k := throttleKey{sourceOf(addr), tenant}
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.offLocked() {
+		return
+	}
 	e := t.hits[k]
 	if e == nil || !now.Before(e.until) {
 		if e == nil {
@@ -119,12 +130,15 @@ func (t *throttle) makeRoom(now time.Time) {
 
 // blocked reports whether (addr, tenant) has used up its failures.
 func (t *throttle) blocked(addr, tenant string) bool {
-	if t.off() {
+	if t == nil {
 		return false
 	}
 	k := throttleKey{sourceOf(addr), tenant}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.offLocked() {
+		return false
+	}
 	e := t.hits[k]
 	return e != nil && e.count >= t.max && t.now().Before(e.until)
 }
@@ -134,13 +148,16 @@ func (t *throttle) blocked(addr, tenant string) bool {
 // failures left), or false when that wait would exceed maxWait (the
 // client's remaining login time); the slot is then not taken.
 func (t *throttle) reserve(addr string, maxWait time.Duration) (time.Duration, bool) {
-	if t.off() {
+	if t == nil {
 		return 0, true
 	}
 	k := throttleKey{sourceOf(addr), ""}
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.offLocked() {
+		return 0, true
+	}
 	e := t.hits[k]
 	if e == nil || e.count < t.max || !now.Before(e.until) {
 		return 0, true

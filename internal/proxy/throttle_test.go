@@ -101,3 +101,20 @@ func TestThrottleSource(t *testing.T) {
 		}
 	}
 }
+
+func TestThrottleReconfigure(t *testing.T) {
+	th := newThrottle(2, time.Minute)
+	th.fail("10.0.0.1:1", "alice")
+	th.fail("10.0.0.1:1", "alice")
+	if !th.blocked("10.0.0.1:1", "alice") {
+		t.Fatal("not blocked")
+	}
+	th.configure(-1, time.Minute) // a reload switches it off
+	if th.blocked("10.0.0.1:1", "alice") {
+		t.Fatal("blocked after the throttle was switched off")
+	}
+	th.configure(5, time.Minute) // and on again, with a larger budget
+	if th.blocked("10.0.0.1:1", "alice") {
+		t.Fatal("blocked at 2 failures of 5")
+	}
+}
