@@ -254,7 +254,8 @@ func (cn *conn) handshake(pre *tenant.Identity) (*login, error) {
 				return nil
 			})
 			if h.nameSet {
-				cn.name, cn.hasName = h.hello.SetName, true
+				// A copy: the argument aliases the pre-login buffer.
+				cn.name, cn.hasName = append([]byte(nil), h.hello.SetName...), true
 				h.hello.SetName, h.nameSet = nil, false // set at login with the rest
 			}
 			switch {
