@@ -25,7 +25,7 @@ func newCollector(p *proxy.Server) *collector {
 		authFail:     d("auth_failures_total", "Failed logins."),
 		upErr:        d("upstream_errors_total", "Upstream dials or logins that failed."),
 		panics:       d("session_panics_total", "Sessions ended by a recovered panic."),
-		refused:      d("connections_refused_total", "Connections refused by failed-login throttling."),
+		refused:      d("connections_refused_total", "Logins and connections refused by a limit: failed-login throttling, connection caps, and unauthenticated connections closed to make room."),
 		reauth:       d("upstream_reauths_total", "In-place upstream re-logins (AWS IAM)."),
 		splice:       d("splice_bytes_total", "Bytes moved by kernel splice."),
 		loopSessions: d("event_loop_sessions", "Live sessions served by the epoll event loops (plain TCP on both sides); the others run on goroutines."),

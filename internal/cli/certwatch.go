@@ -44,17 +44,11 @@ func watchCerts(ctx context.Context, log *slog.Logger, certs []*certload.Listene
 }
 
 // startOnlyLimitsChanged names the limits that are read once at start
-// (the failed-login throttle's table, the relay buffer pool and the event
-// loops are built then) and differ between a and b. Every other limit
+// (the relay buffer pool and the event loops are built then) and differ
+// between a and b. Every other limit
 // applies to new sessions from the next reload on.
 func startOnlyLimitsChanged(a, b config.Limits) []string {
 	var out []string
-	if a.AuthFailPerAddr != b.AuthFailPerAddr {
-		out = append(out, "auth_fail_per_addr")
-	}
-	if a.AuthFailWindow != b.AuthFailWindow {
-		out = append(out, "auth_fail_window")
-	}
 	if a.PassthroughBufSize != b.PassthroughBufSize {
 		out = append(out, "passthrough_buf_size")
 	}

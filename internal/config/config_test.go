@@ -123,7 +123,7 @@ tenants:
 		{"limits.preauth_max_bulk", c.Limits.PreAuthMaxBulk, 16384},
 		{"limits.max_bulk_len", c.Limits.MaxBulkLen, int64(512 << 20)},
 		{"limits.max_inline_len", c.Limits.MaxInlineLen, 64 << 10},
-		{"limits.max_connections stays unlimited", c.Limits.MaxConnections, 0},
+		{"limits.max_connections is derived at start", c.Limits.MaxConnections, 0},
 		{"limits.shutdown_grace", c.Limits.ShutdownGrace.D(), 30 * time.Second},
 		{"limits.dial_timeout", c.Limits.DialTimeout.D(), 5 * time.Second},
 		{"limits.splice_min_bytes", c.Limits.SpliceMinBytes, 262144},

@@ -208,8 +208,8 @@ type Limits struct {
 	PreAuthMaxBulk     int      `yaml:"preauth_max_bulk"`     // default 16384, as redis-server
 	MaxBulkLen         int64    `yaml:"max_bulk_len"`         // default 512 MiB (proto-max-bulk-len)
 	MaxInlineLen       int      `yaml:"max_inline_len"`       // default 64 KiB
-	MaxConnections     int      `yaml:"max_connections"`      // 0 = unlimited
-	MaxConnsPerTenant  int      `yaml:"max_conns_per_tenant"` // 0 = unlimited
+	MaxConnections     int      `yaml:"max_connections"`      // client connections in all; 0 = derived from the descriptor limit, -1 = unlimited
+	MaxConnsPerTenant  int      `yaml:"max_conns_per_tenant"` // 0 = derived (at most 2000), -1 = unlimited
 	ShutdownGrace      Duration `yaml:"shutdown_grace"`       // default 30s
 	DialTimeout        Duration `yaml:"dial_timeout"`         // default 5s
 	SpliceMinBytes     int      `yaml:"splice_min_bytes"`     // pass-through: queued bytes that switch a transfer to splice (default 256 KiB)
@@ -217,6 +217,13 @@ type Limits struct {
 	EventLoops         int      `yaml:"event_loops"`          // epoll loops for plain-TCP sessions; 0 = half of GOMAXPROCS, at least 1; read once at start
 	AuthFailPerAddr    int      `yaml:"auth_fail_per_addr"`   // failed logins per source address per window before refusing it (default 30; -1 disables, as 0 means default)
 	AuthFailWindow     Duration `yaml:"auth_fail_window"`     // default 1m
+	// Connections not yet logged in, in all and per source address (an
+	// IPv4 address or IPv6 /64): when full, the oldest such connection is
+	// closed for the new one. max_unauthenticated is also the headroom kept
+	// for logins: logged-in sessions hold at most max_connections minus it.
+	// 0 = derived from max_connections, -1 = unlimited.
+	MaxUnauthenticated        int `yaml:"max_unauthenticated"`
+	MaxUnauthenticatedPerAddr int `yaml:"max_unauthenticated_per_addr"`
 }
 
 // Log configures logging.

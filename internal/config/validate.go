@@ -108,8 +108,6 @@ func (c *Config) validateLimits(p *problems) {
 		{"preauth_max_bulk", int64(l.PreAuthMaxBulk)},
 		{"max_bulk_len", l.MaxBulkLen},
 		{"max_inline_len", int64(l.MaxInlineLen)},
-		{"max_connections", int64(l.MaxConnections)},
-		{"max_conns_per_tenant", int64(l.MaxConnsPerTenant)},
 		{"splice_min_bytes", int64(l.SpliceMinBytes)},
 		{"passthrough_buf_size", int64(l.PassthroughBufSize)},
 		{"event_loops", int64(l.EventLoops)},
@@ -125,6 +123,7 @@ func (c *Config) validateLimits(p *problems) {
 	if l.AuthFailPerAddr < -1 {
 		p.add("limits.auth_fail_per_addr", "must be -1 (no per-address throttle) or more")
 	}
+	c.validateConnLimits(p)
 	if l.MaxAuthFailures < 1 {
 		p.add("limits.max_auth_failures", "must be at least 1")
 	}

@@ -253,8 +253,14 @@ func brokenCases() []brokenCase {
 			path: "tokens.default_ttl", msg: "must not be negative"},
 
 		// limits and log
-		{desc: "negative limit", mutate: func(c *Config, _ tlsFiles) { c.Limits.MaxConnections = -1 },
-			path: "limits.max_connections", msg: "must not be negative"},
+		{desc: "negative limit", mutate: func(c *Config, _ tlsFiles) { c.Limits.PreAuthMaxArgs = -1 },
+			path: "limits.preauth_max_args", msg: "must not be negative"},
+		{desc: "connection limit below -1", mutate: func(c *Config, _ tlsFiles) { c.Limits.MaxConnections = -2 },
+			path: "limits.max_connections", msg: "must be -1 (no limit)"},
+		{desc: "unauthenticated per address below -1", mutate: func(c *Config, _ tlsFiles) { c.Limits.MaxUnauthenticatedPerAddr = -5 },
+			path: "limits.max_unauthenticated_per_addr", msg: "must be -1 (no limit)"},
+		{desc: "no room left for sessions", mutate: func(c *Config, _ tlsFiles) { c.Limits.MaxConnections, c.Limits.MaxUnauthenticated = 10, 10 },
+			path: "limits.max_unauthenticated", msg: "must be below limits.max_connections"},
 		{desc: "negative duration limit", mutate: func(c *Config, _ tlsFiles) { c.Limits.AuthTimeout = Duration(-1e9) },
 			path: "limits.auth_timeout", msg: "must not be negative"},
 		{desc: "auth_fail_per_addr below -1", mutate: func(c *Config, _ tlsFiles) { c.Limits.AuthFailPerAddr = -2 },

@@ -441,29 +441,23 @@ func (in *inspector) setLastLocal(b []byte) {
 func (in *inspector) reauth(args [][]byte) {
 	user, pass, ok := authArgs(args)
 	if !ok {
-		in.local(replyAuthArity)
+		in.local(authArityReply(args))
 		return
 	}
 	in.local(in.checkReauth(user, pass))
 }
 
+// checkReauth answers one AUTH on the session (see Server.reauth): one
+// WRONGPASS for every refusal, another tenant's valid credential included.
 func (in *inspector) checkReauth(user, pass []byte) []byte {
-	id, err := in.srv.directory().Authenticate(user, pass)
-	cur := in.cn.sess.Identity()
-	if err != nil {
-		in.srv.audit(in.cn.sess, "auth_fail", "reason", reason(err), "reauth", true)
-		in.failures++
-		if in.failures >= in.srv.limits().MaxAuthFailures {
-			in.quitting = true
-		}
-		return replyWrongPass
+	if in.srv.reauth(in.cn.sess, user, pass) {
+		return replyOK
 	}
-	if id.Tenant != cur.Tenant {
-		in.srv.audit(in.cn.sess, "auth_refused", "tenant", cur.Tenant, "other_tenant", id.Tenant)
-		return []byte("-ERR this connection is logged in as another tenant; open a new connection to switch\r\n")
+	in.failures++
+	if in.failures >= in.srv.limits().MaxAuthFailures {
+		in.quitting = true
 	}
-	in.srv.audit(in.cn.sess, "auth_ok", "tenant", id.Tenant, "method", id.Method, "reauth", true)
-	return replyOK
+	return replyWrongPass
 }
 
 // hello forwards HELLO without any AUTH (checked here like AUTH).
@@ -473,16 +467,23 @@ func (in *inspector) hello(args [][]byte) {
 		in.local(bad)
 		return
 	}
-	if h.hasAuth {
-		if r := in.checkReauth(h.user, h.pass); r[0] == '-' {
-			in.local(r)
-			return
+	// Options apply in order, as in redis-server (see helloRequest.walk).
+	if stop := h.walk(func(user, pass []byte) []byte {
+		if r := in.checkReauth(user, pass); r[0] == '-' {
+			return r
 		}
+		return nil
+	}); stop != nil {
+		if h.nameSet { // a name set before the failing option stays set
+			in.send(xSwallow, 1, []byte("CLIENT"), []byte("SETNAME"), h.hello.SetName)
+		}
+		in.local(stop)
+		return
 	}
 	out := [][]byte{[]byte("HELLO")}
 	if h.hello.Proto > 0 {
 		out = append(out, []byte(strconv.Itoa(h.hello.Proto)))
-		if len(h.hello.SetName) > 0 {
+		if h.nameSet {
 			out = append(out, []byte("SETNAME"), h.hello.SetName)
 		}
 	}

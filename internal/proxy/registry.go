@@ -107,6 +107,10 @@ type Info struct {
 	Mode       string    `json:"mode"`
 	// CredentialID is the tenant credential the session logged in with.
 	CredentialID string `json:"credential_id,omitempty"`
+	// UpstreamClientID is the upstream's CLIENT ID for this session's
+	// connection: how an operator finds the session in the upstream's
+	// CLIENT LIST (redoubt leaves the connection's name to the client).
+	UpstreamClientID int64 `json:"upstream_client_id,omitempty"`
 }
 
 // Registry holds the live sessions.
@@ -115,6 +119,7 @@ type Registry struct {
 	next     uint64
 	sessions map[uint64]*Session
 	perTen   map[string]int
+	bound    int // sessions logged in (bound to a tenant)
 }
 
 // NewRegistry returns an empty registry.
@@ -131,20 +136,33 @@ func (r *Registry) add(client net.Conn, listener string) *Session {
 	return s
 }
 
-// bindTenant counts the session against its tenant; it fails when the
-// tenant is at its connection limit (0 = no limit).
-func (r *Registry) bindTenant(s *Session, id *tenant.Identity, limit int) bool {
+// Why bindTenant refused a session.
+const (
+	bindOK = iota
+	bindTenantFull
+	bindAllFull
+)
+
+// bindTenant counts the session against its tenant and against every
+// logged-in session; it refuses when the tenant is at perTenant or all
+// sessions at total (0 = no limit).
+func (r *Registry) bindTenant(s *Session, id *tenant.Identity, perTenant, total int) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if old := s.identity.Load(); old != nil {
 		r.perTen[old.Tenant]--
+		r.bound--
 	}
-	if limit > 0 && r.perTen[id.Tenant] >= limit {
-		return false
+	switch {
+	case perTenant > 0 && r.perTen[id.Tenant] >= perTenant:
+		return bindTenantFull
+	case total > 0 && r.bound >= total:
+		return bindAllFull
 	}
 	r.perTen[id.Tenant]++
+	r.bound++
 	s.identity.Store(id)
-	return true
+	return bindOK
 }
 
 func (r *Registry) remove(s *Session) {
@@ -155,6 +173,7 @@ func (r *Registry) remove(s *Session) {
 	}
 	delete(r.sessions, s.ID)
 	if id := s.identity.Load(); id != nil {
+		r.bound--
 		if r.perTen[id.Tenant]--; r.perTen[id.Tenant] <= 0 {
 			delete(r.perTen, id.Tenant)
 		}
@@ -187,7 +206,8 @@ func (r *Registry) List() []Info {
 	out := make([]Info, 0, len(all))
 	for _, s := range all {
 		in := Info{ID: s.ID, ClientAddr: s.ClientAddr, Listener: s.Listener, Start: s.Start,
-			BytesIn: s.BytesIn.Load(), BytesOut: s.BytesOut.Load(), Mode: "handshake"}
+			BytesIn: s.BytesIn.Load(), BytesOut: s.BytesOut.Load(), Mode: "handshake",
+			UpstreamClientID: s.upstreamID.Load()}
 		if id := s.identity.Load(); id != nil {
 			in.Tenant, in.Upstream = id.Tenant, id.Route.Target.Name
 			in.CredentialID = id.CredentialID

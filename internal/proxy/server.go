@@ -43,6 +43,8 @@ type Server struct {
 	reg      *Registry
 	bufs     *bufPool
 	throttle *throttle
+	adm      *admission
+	conns    atomic.Pointer[connLimits] // effective connection limits
 	metrics  counters
 
 	mu        sync.Mutex
@@ -58,6 +60,7 @@ func New(o Options) *Server {
 	s := &Server{
 		log: o.Logger,
 		reg: NewRegistry(),
+		adm: newAdmission(),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -71,8 +74,19 @@ func New(o Options) *Server {
 	}
 	s.bufs = newBufPool(size)
 	s.throttle = newThrottle(lim.AuthFailPerAddr, lim.AuthFailWindow.D())
+	s.setConnLimits(&lim)
 	return s
 }
+
+// setConnLimits derives the effective connection limits (see connlimits.go).
+func (s *Server) setConnLimits(lim *config.Limits) {
+	c := deriveConnLimits(lim, noFile())
+	s.conns.Store(&c)
+	s.log.Info("connection limits", "max_connections", c.total, "max_unauthenticated", c.unauth,
+		"max_unauthenticated_per_addr", c.perAddr, "max_conns_per_tenant", c.perTenant, "sessions", c.sessions())
+}
+
+func (s *Server) connLimits() connLimits { return *s.conns.Load() }
 
 func (s *Server) limits() *config.Limits       { return s.lim.Load() }
 func (s *Server) directory() *tenant.Directory { return s.dir.Load() }
@@ -157,18 +171,22 @@ func (s *Server) acceptLoop(ctx context.Context, l net.Listener, name string, tc
 	// holds a session past the handoff to the relay (see serveConn), and
 	// at most maxIdleLogins of them wait for the next client.
 	const maxIdleLogins = 64
-	conns := make(chan net.Conn)
+	type accepted struct {
+		c net.Conn
+		w *waiting
+	}
+	conns := make(chan accepted)
 	defer close(conns) // idle login goroutines exit with the listener
 	var idle atomic.Int32
-	login := func(c net.Conn) {
+	login := func(a accepted) {
 		for {
-			s.serveConn(ctx, c, name)
+			s.serveConn(ctx, a.c, a.w, name)
 			if idle.Add(1) > maxIdleLogins {
 				idle.Add(-1)
 				return
 			}
 			var ok bool
-			c, ok = <-conns
+			a, ok = <-conns
 			idle.Add(-1)
 			if !ok {
 				return
@@ -190,9 +208,18 @@ func (s *Server) acceptLoop(ctx context.Context, l net.Listener, name string, tc
 		}
 		delay = 0
 		s.metrics.accepted.Add(1)
-		if s.throttle.blockedAddr(c.RemoteAddr()) {
+		w, evict := s.adm.admit(c, s.connLimits())
+		for _, old := range evict {
+			// An idle connection makes room (see admission); closing it
+			// wakes its login goroutine, which ends it.
 			s.metrics.refused.Add(1)
-			c.Write(replyTooManyFailed)
+			old.Close()
+		}
+		if w == nil {
+			// Every login that could make room is busy: a fresh socket's
+			// send buffer is empty, so this write does not block the loop.
+			s.metrics.refused.Add(1)
+			c.Write(replyMaxClients)
 			c.Close()
 			continue
 		}
@@ -201,9 +228,9 @@ func (s *Server) acceptLoop(ctx context.Context, l net.Listener, name string, tc
 		}
 		s.wg.Add(1) // done by the session's end (cn.end), wherever it runs
 		select {
-		case conns <- c: // an idle login goroutine takes it
+		case conns <- accepted{c, w}: // an idle login goroutine takes it
 		default:
-			go login(c)
+			go login(accepted{c, w})
 		}
 	}
 }
@@ -213,6 +240,8 @@ func (s *Server) acceptLoop(ctx context.Context, l net.Listener, name string, tc
 func (s *Server) Reload(dir *tenant.Directory, lim config.Limits) int {
 	s.dir.Store(dir)
 	s.lim.Store(&lim)
+	s.setConnLimits(&lim)
+	s.throttle.configure(lim.AuthFailPerAddr, lim.AuthFailWindow.D())
 	return s.reg.CloseWhere(func(id *tenant.Identity) bool { return !dir.StillValid(id) }, "revoked")
 }
 

@@ -27,6 +27,12 @@ type conn struct {
 	cmd     resp.Command
 	start   time.Time
 	endOnce sync.Once
+	// wait counts the connection as not yet logged in (see admission).
+	wait *waiting
+	// name is a connection name the client set with HELLO … SETNAME before
+	// logging in (redis-server keeps it); it is set upstream at login.
+	name    []byte
+	hasName bool
 }
 
 // errHandedOff means the session goes on in relay goroutines of its own,
@@ -37,9 +43,9 @@ var errHandedOff = errors.New("session handed to the relay")
 // fresh goroutines and this one returns (to the accept loop, which reuses
 // it for the next login): an idle session then keeps only small stacks,
 // not the one that grew during TLS, dialing and logging.
-func (s *Server) serveConn(ctx context.Context, c net.Conn, listener string) {
+func (s *Server) serveConn(ctx context.Context, c net.Conn, w *waiting, listener string) {
 	sess := s.reg.add(c, listener)
-	cn := &conn{srv: s, sess: sess, c: c, start: time.Now()}
+	cn := &conn{srv: s, sess: sess, c: c, start: time.Now(), wait: w}
 	var err error
 	defer func() {
 		if r := recover(); r != nil {
@@ -83,6 +89,7 @@ func (cn *conn) end(err error) {
 		// Free the session's slot (connection limits) before the client
 		// can see the close, so a client that reconnects at once fits.
 		s.reg.remove(sess)
+		s.adm.done(cn.wait)
 		cn.c.Close()
 		attrs := []any{"duration", time.Since(cn.start).Round(time.Millisecond), "bytes_in", sess.BytesIn.Load(), "bytes_out", sess.BytesOut.Load()}
 		if r := sess.CloseReason(); r != "" {
@@ -114,14 +121,13 @@ func isClosedErr(err error) bool {
 
 func (cn *conn) run(ctx context.Context) error {
 	lim := cn.srv.limits()
-	if max := lim.MaxConnections; max > 0 && cn.srv.reg.Len() > max {
-		cn.c.Write(replyMaxClients)
-		return fmt.Errorf("connection limit %d reached", max)
-	}
 	_ = cn.c.SetDeadline(time.Now().Add(lim.AuthTimeout.D()))
 	id, err := cn.tlsIdentity(ctx)
 	if err != nil {
 		return err
+	}
+	if id != nil {
+		cn.srv.adm.done(cn.wait) // logged in by its certificate
 	}
 	lg, err := cn.handshake(id)
 	if err != nil {
@@ -162,6 +168,13 @@ type login struct {
 	id    *tenant.Identity
 	hello *helloRequest // the client's HELLO, sent upstream with our credentials
 	reply []byte        // what the client gets once upstream is ready (+OK for AUTH)
+}
+
+// loginWith is a login whose reply is reply (nil: the upstream's HELLO
+// reply), with the connection name the client set before logging in.
+func (cn *conn) loginWith(id *tenant.Identity, h *helloRequest, reply []byte) *login {
+	cn.srv.adm.done(cn.wait)
+	return &login{id: id, hello: h, reply: reply}
 }
 
 // handshake answers commands until the client has logged in. Only AUTH,
@@ -209,41 +222,61 @@ func (cn *conn) handshake(pre *tenant.Identity) (*login, error) {
 		case resp.EqualFold(name, "AUTH"):
 			user, pass, ok := authArgs(args)
 			if !ok {
-				cn.c.Write(replyAuthArity)
+				cn.c.Write(authArityReply(args))
 				continue
 			}
-			id, err := cn.authenticate(pre, user, pass)
-			if err != nil {
+			id, refused := cn.tryLogin(pre, user, pass)
+			if refused != nil {
 				failures++
-				if done, ferr := cn.failed(failures, lim.MaxAuthFailures, err); done {
+				if done, ferr := cn.failed(failures, lim.MaxAuthFailures, refused); done {
 					return nil, ferr
 				}
 				continue
 			}
-			return &login{id: id, reply: replyOK}, nil
+			return cn.loginWith(id, nil, replyOK), nil
 		case resp.EqualFold(name, "HELLO"):
 			h, bad := parseHello(args)
 			if bad != nil {
 				cn.c.Write(bad)
 				continue
 			}
-			id := pre
-			if h.hasAuth {
-				var err error
-				id, err = cn.authenticate(pre, h.user, h.pass)
-				if err != nil {
-					failures++
-					if done, ferr := cn.failed(failures, lim.MaxAuthFailures, err); done {
-						return nil, ferr
-					}
-					continue
+			// Options apply in order, as in redis-server: an AUTH that
+			// succeeded stays logged in even if a later option fails, and a
+			// name set before a failure stays set.
+			id, authFailed := pre, false
+			stop := h.walk(func(user, pass []byte) []byte {
+				nid, refused := cn.tryLogin(pre, user, pass)
+				if refused != nil {
+					authFailed = true
+					return refused
 				}
+				id = nid
+				return nil
+			})
+			if h.nameSet {
+				// A copy: the argument aliases the pre-login buffer.
+				cn.name, cn.hasName = append([]byte(nil), h.hello.SetName...), true
+				h.hello.SetName, h.nameSet = nil, false // set at login with the rest
 			}
-			if id == nil {
+			switch {
+			case authFailed:
+				failures++
+				if done, ferr := cn.failed(failures, lim.MaxAuthFailures, stop); done {
+					return nil, ferr
+				}
+				continue
+			case id != nil && stop != nil:
+				// Logged in, but a later option failed: redis-server stays in
+				// RESP2 and answers that option's error.
+				return cn.loginWith(id, nil, stop), nil
+			case stop != nil:
+				cn.c.Write(stop)
+				continue
+			case id == nil:
 				cn.c.Write(replyHelloNoAuth)
 				continue
 			}
-			return &login{id: id, hello: h}, nil
+			return cn.loginWith(id, h, nil), nil
 		case resp.EqualFold(name, "QUIT"):
 			cn.c.Write(replyOK)
 			return nil, nil
@@ -252,15 +285,16 @@ func (cn *conn) handshake(pre *tenant.Identity) (*login, error) {
 				// mTLS: already logged in; this command is the first of the
 				// session. Put it back for the relay.
 				cn.buf = whole
-				return &login{id: pre}, nil
+				return cn.loginWith(pre, nil, nil), nil
 			}
 			cn.c.Write(replyNoAuth)
 		}
 	}
 }
 
-// authenticate checks a credential. On an mTLS connection AUTH may only
-// confirm the certificate's tenant: it never switches to another one.
+// authenticate checks a credential (after the throttle: see tryLogin). On
+// an mTLS connection AUTH may only confirm the certificate's tenant: it
+// never switches to another one.
 func (cn *conn) authenticate(pre *tenant.Identity, user, pass []byte) (*tenant.Identity, error) {
 	id, err := cn.srv.directory().Authenticate(user, pass)
 	if err == nil && pre != nil && id.Tenant != pre.Tenant {
@@ -274,13 +308,12 @@ func (cn *conn) authenticate(pre *tenant.Identity, user, pass []byte) (*tenant.I
 	return id, nil
 }
 
-// failed answers a failed login and reports whether to hang up.
-func (cn *conn) failed(failures, max int, err error) (bool, error) {
-	cn.srv.metrics.authFailures.Add(1)
-	cn.srv.throttle.fail(cn.sess.ClientAddr)
-	cn.c.Write(replyWrongPass)
+// failed answers a refused login (counted by tryLogin) and reports
+// whether to hang up.
+func (cn *conn) failed(failures, max int, reply []byte) (bool, error) {
+	cn.c.Write(reply)
 	if failures >= max {
-		return true, fmt.Errorf("closed after %d failed logins: %w", failures, err)
+		return true, fmt.Errorf("closed after %d failed logins", failures)
 	}
 	return false, nil
 }
@@ -323,6 +356,9 @@ func (cn *conn) fill() error {
 	n, err := cn.c.Read(cn.buf[len(cn.buf):cap(cn.buf)])
 	cn.buf = cn.buf[:len(cn.buf)+n]
 	if n > 0 {
+		if cn.wait != nil {
+			cn.wait.active.Store(true) // no longer idle (see admission)
+		}
 		return nil
 	}
 	return err
@@ -332,12 +368,25 @@ func (cn *conn) fill() error {
 // the connection to the relay.
 func (cn *conn) connect(ctx context.Context, lg *login) error {
 	lim := cn.srv.limits()
-	if !cn.srv.reg.bindTenant(cn.sess, lg.id, lim.MaxConnsPerTenant) {
+	cl := cn.srv.connLimits()
+	switch cn.srv.reg.bindTenant(cn.sess, lg.id, cl.perTenant, cl.sessions()) {
+	case bindTenantFull:
+		cn.srv.metrics.refused.Add(1)
 		cn.c.Write(replyTenantLimit)
-		return fmt.Errorf("tenant %s at its connection limit", lg.id.Tenant)
+		return fmt.Errorf("tenant %s at its connection limit (%d)", lg.id.Tenant, cl.perTenant)
+	case bindAllFull:
+		cn.srv.metrics.refused.Add(1)
+		cn.c.Write(replyMaxClients)
+		return fmt.Errorf("all %d sessions in use", cl.sessions())
 	}
 	route := lg.id.Route
-	opts := upstream.LoginOptions{DB: route.DB, ClientName: "redoubt-" + lg.id.Tenant, WantClientID: !route.PassThrough}
+	// The connection's name is the client's: only a name it set itself
+	// goes upstream. Sessions are told apart by their CLIENT ID (listed
+	// with the sessions), which every login asks for.
+	opts := upstream.LoginOptions{DB: route.DB, WantClientID: true}
+	if cn.hasName {
+		opts.ClientName = string(cn.name)
+	}
 	if lg.hello != nil {
 		opts.Hello = &lg.hello.hello
 	}

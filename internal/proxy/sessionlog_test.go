@@ -3,7 +3,6 @@ package proxy
 import (
 	"bytes"
 	"log/slog"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -75,43 +74,6 @@ func TestSessionLoggerBelowLevelFormatsNothing(t *testing.T) {
 	cn.logger().Warn("upstream unavailable")
 	if n != 1 || buf.Len() == 0 {
 		t.Fatalf("WithAttrs called %d times, wrote %q", n, buf.String())
-	}
-}
-
-func TestThrottleBlockedAddr(t *testing.T) {
-	now := time.Unix(1000, 0)
-	th := newThrottle(2, time.Minute)
-	th.now = func() time.Time { return now }
-	a := &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 5000}
-	if th.blockedAddr(a) {
-		t.Fatal("blocked with no failures")
-	}
-	th.fail("10.0.0.1:1")
-	th.fail("10.0.0.1:2")
-	th.fail("10.0.0.3:2")
-	if !th.blockedAddr(a) || !th.blocked(a.String()) {
-		t.Fatal("not blocked after 2 failures")
-	}
-	if th.blockedAddr(&net.TCPAddr{IP: net.IPv4(10, 0, 0, 2), Port: 1}) {
-		t.Fatal("another host is blocked")
-	}
-	now = now.Add(61 * time.Second)
-	if th.blockedAddr(a) {
-		t.Fatal("still blocked after the window")
-	}
-	if len(th.hits) != 0 {
-		t.Fatalf("expired entries kept: %d", len(th.hits))
-	}
-	th.fail("10.0.0.1:3")
-	if th.blockedAddr(a) {
-		t.Fatal("blocked after 1 failure in a new window")
-	}
-	th.fail("10.0.0.1:4")
-	if !th.blockedAddr(a) {
-		t.Fatal("not blocked after 2 failures in a new window")
-	}
-	if (*throttle)(nil).blockedAddr(a) || newThrottle(0, time.Minute).blockedAddr(a) {
-		t.Fatal("a disabled throttle blocks")
 	}
 }
 

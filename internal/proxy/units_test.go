@@ -37,70 +37,6 @@ func TestQueueKeepsOrderAcrossGrowth(t *testing.T) {
 	}
 }
 
-func TestParseHello(t *testing.T) {
-	for _, tc := range []struct {
-		desc    string
-		args    []string
-		proto   int
-		auth    bool
-		setname string
-		bad     string
-	}{
-		{desc: "bare", args: []string{"HELLO"}},
-		{desc: "proto 3", args: []string{"HELLO", "3"}, proto: 3},
-		{desc: "auth and setname", args: []string{"hello", "2", "auth", "u", "p", "setname", "n"}, proto: 2, auth: true, setname: "n"},
-		{desc: "proto 4", args: []string{"HELLO", "4"}, bad: "-NOPROTO"},
-		{desc: "not a number", args: []string{"HELLO", "x"}, bad: "-ERR Protocol version is not an integer"},
-		{desc: "auth missing password", args: []string{"HELLO", "3", "AUTH", "u"}, bad: "-ERR Syntax error in HELLO option 'AUTH'"},
-		{desc: "unknown option echoed safely", args: []string{"HELLO", "3", "X\r\nY"}, bad: "-ERR Syntax error in HELLO option 'X??Y'"},
-	} {
-		t.Run(tc.desc, func(t *testing.T) {
-			args := make([][]byte, len(tc.args))
-			for i, a := range tc.args {
-				args[i] = []byte(a)
-			}
-			h, bad := parseHello(args)
-			if tc.bad != "" {
-				if !strings.HasPrefix(string(bad), tc.bad) {
-					t.Fatalf("reply %q, want %q", bad, tc.bad)
-				}
-				return
-			}
-			if bad != nil {
-				t.Fatalf("unexpected error reply %q", bad)
-			}
-			if h.hello.Proto != tc.proto || h.hasAuth != tc.auth || string(h.hello.SetName) != tc.setname {
-				t.Fatalf("got %+v", h)
-			}
-		})
-	}
-}
-
-func TestThrottleRefusesAfterMaxFailuresUntilWindowEnds(t *testing.T) {
-	now := time.Unix(1000, 0)
-	th := newThrottle(3, time.Minute)
-	th.now = func() time.Time { return now }
-	for i := 0; i < 3; i++ {
-		if th.blocked("10.0.0.1:5000") {
-			t.Fatalf("blocked after %d failures", i)
-		}
-		th.fail("10.0.0.1:" + string(rune('0'+i)))
-	}
-	if !th.blocked("10.0.0.1:9999") {
-		t.Fatal("not blocked after 3 failures from the same host")
-	}
-	if th.blocked("10.0.0.2:1") {
-		t.Fatal("another host is blocked")
-	}
-	now = now.Add(61 * time.Second)
-	if th.blocked("10.0.0.1:1") {
-		t.Fatal("still blocked after the window")
-	}
-	if (*throttle)(nil).blocked("x") || newThrottle(0, time.Minute).blocked("x") {
-		t.Fatal("a disabled throttle blocks")
-	}
-}
-
 func TestJitterBounds(t *testing.T) {
 	for i := 0; i < 1000; i++ {
 		if d := jitter(10 * time.Hour); d > 10*time.Hour || d < 9*time.Hour {
@@ -112,13 +48,6 @@ func TestJitterBounds(t *testing.T) {
 		if d := maxAgeJitter(10 * time.Second); d > 10*time.Second || d < 9500*time.Millisecond {
 			t.Fatalf("maxAgeJitter(10s) = %v", d)
 		}
-	}
-}
-
-func TestPrintableNeverBreaksReplies(t *testing.T) {
-	got := printable([]byte(strings.Repeat("a\r\n", 40)))
-	if strings.ContainsAny(got, "\r\n") || len(got) > 64 {
-		t.Fatalf("printable = %q", got)
 	}
 }
 

@@ -24,8 +24,9 @@ type LoginOptions struct {
 	// SETNAME are sent upstream with the proxy's credentials in place of the
 	// client's, and the upstream's reply is returned for the client.
 	Hello *Hello
-	// ClientName is sent with CLIENT SETNAME when the client gave none, so
-	// operators can tell tenants apart in CLIENT LIST.
+	// ClientName is a connection name the client itself set before
+	// logging in, sent with CLIENT SETNAME (empty: none). The proxy never
+	// names a client's connection: the name is the client's to set and read.
 	ClientName string
 	// WantClientID asks for the connection's CLIENT ID (inspected sessions
 	// use it to show a tenant only its own connections in CLIENT LIST).
@@ -171,6 +172,12 @@ func login(ctx context.Context, conn net.Conn, t *Target, opts LoginOptions) (*C
 			if err != nil {
 				return nil, fmt.Errorf("upstream %s login: read: %w", t.Name, err)
 			}
+		}
+		if (v.Type == '-' || v.Type == '!') && step == "id" {
+			// A server without CLIENT ID still serves the session; it is
+			// only not listed by id (and an inspected CLIENT LIST shows none).
+			buf = buf[n:]
+			continue
 		}
 		if v.Type == '-' || v.Type == '!' {
 			// The upstream may echo what it was sent, the password too.

@@ -91,3 +91,17 @@ func TestDialUnreachableTimesOut(t *testing.T) {
 		t.Fatalf("err = %v, want a timeout", err)
 	}
 }
+
+// A server without CLIENT (renamed away, as some managed caches do) still
+// takes the session; it only has no id to list.
+func TestDialWithoutClientID(t *testing.T) {
+	s := redistest.Start(t, "--rename-command", "CLIENT", "")
+	uc, err := Dial(context.Background(), &Target{Name: "n", Address: s.Addr}, LoginOptions{DB: 2, WantClientID: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uc.Close()
+	if uc.ClientID != 0 || len(uc.Rest) != 0 {
+		t.Fatalf("ClientID %d, Rest %q; want 0 and nothing left over", uc.ClientID, uc.Rest)
+	}
+}

@@ -44,7 +44,7 @@ func TestBadInput(t *testing.T) {
 		{desc: "HELLO 3 without AUTH before login", send: "HELLO 3\r\n", want: "-NOAUTH HELLO must be called"},
 		{desc: "wrong secret", send: "AUTH nope\r\n", want: "-WRONGPASS invalid username-password pair or user is disabled.\r\n"},
 		{desc: "wrong tenant secret", send: "AUTH alice nope\r\n", want: "-WRONGPASS invalid username-password pair or user is disabled.\r\n"},
-		{desc: "AUTH arity", send: "AUTH a b c\r\n", want: "-ERR wrong number of arguments for 'auth' command\r\n"},
+		{desc: "AUTH arity", send: "AUTH a b c\r\n", want: "-ERR syntax error\r\n"},
 		{desc: "4 wrong AUTHs: closed after the third", send: strings.Repeat("AUTH nope\r\n", 4),
 			want: strings.Repeat("-WRONGPASS invalid username-password pair or user is disabled.\r\n", 3), closed: true},
 		{desc: "AUTH plus commands in one write", send: auth + "*3\r\n$3\r\nSET\r\n$2\r\npk\r\n$1\r\n7\r\n*2\r\n$3\r\nGET\r\n$2\r\npk\r\nPING\r\n",

@@ -3,9 +3,11 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,9 +53,10 @@ var isoLeakMarkers = []string{"carol", "db0-", "db4:", "db0:"}
 
 // isoEnv is a running redis-server and gateway for the isolation suite.
 type isoEnv struct {
-	srv  *redistest.Server
-	gw   *Gateway
-	addr string // the gateway's listener
+	srv   *redistest.Server
+	gw    *Gateway
+	addr  string // the gateway's listener
+	admin string // the gateway's admin endpoint (sessions listing)
 
 	sha string // a script loaded directly on the server (for EVALSHA)
 
@@ -74,10 +77,12 @@ func startIsoEnv(t *testing.T) *isoEnv {
 	e := &isoEnv{
 		srv: redistest.Start(t, "--requirepass", isoRedisPass,
 			"--enable-debug-command", "yes", "--enable-module-command", "yes"),
-		addr: freeAddr(t),
+		addr:  freeAddr(t),
+		admin: freeAddr(t),
 	}
 	cfg := fmt.Sprintf(`
 listen: [{address: %s}]
+admin: {address: %s}
 limits: {shutdown_grace: 2s} # a session a bug left hanging must not hold up the suite
 upstreams:
   shared: {address: %s, auth: {mode: password, password_env: ISO_REDIS_PASSWORD}}
@@ -87,8 +92,8 @@ tenants:
   - {name: rita, secret_env: RITA_ISO_SECRET, upstream: shared, db: %d, role: readwrite}
   - {name: rosa, secret_env: ROSA_ISO_SECRET, upstream: shared, db: %d, role: readonly}
   - {name: cora, secret_env: CORA_ISO_SECRET, upstream: shared, db: %d, role: readonly, commands: "+set"}
-`, e.addr, e.srv.Addr, isoDBAlice, isoDBCarol, isoDBReadW, isoDBReadO, isoDBCustom)
-	e.gw = startGateway(t, cfg, e.addr)
+`, e.addr, e.admin, e.srv.Addr, isoDBAlice, isoDBCarol, isoDBReadW, isoDBReadO, isoDBCustom)
+	e.gw = startGateway(t, cfg, e.addr, e.admin)
 
 	ctx := context.Background()
 	z := e.direct(t, 0)
@@ -243,15 +248,51 @@ func mapsEqual(a, b map[string]string) bool {
 }
 
 // upstreamID is the upstream CLIENT ID of the one connection the gateway
-// opened for a tenant (it names them redoubt-TENANT), from the server's
-// own CLIENT LIST.
+// opened for a tenant, from the gateway's sessions listing (the gateway
+// leaves connection names to the clients).
 func (e *isoEnv) upstreamID(t testing.TB, tenant string) string {
 	t.Helper()
-	lines := e.clientLines(t, " name=redoubt-"+tenant+" ")
-	if len(lines) != 1 {
-		t.Fatalf("want one upstream connection of %s, got %q", tenant, lines)
+	ids := e.tenantIDs(t, tenant)
+	if len(ids) != 1 {
+		t.Fatalf("want one upstream connection of %s, got %v", tenant, ids)
 	}
-	return clientField(lines[0], "id")
+	for id := range ids {
+		return id
+	}
+	return ""
+}
+
+// tenantIDs are the upstream CLIENT IDs of a tenant's live sessions, from
+// the gateway's sessions listing.
+func (e *isoEnv) tenantIDs(t testing.TB, tenant string) map[string]bool {
+	t.Helper()
+	res, err := http.Get("http://" + e.admin + "/sessions")
+	mustOK(t, err)
+	defer res.Body.Close()
+	var list []struct {
+		Tenant           string `json:"tenant"`
+		UpstreamClientID int64  `json:"upstream_client_id"`
+	}
+	mustOK(t, json.NewDecoder(res.Body).Decode(&list))
+	ids := map[string]bool{}
+	for _, s := range list {
+		if s.Tenant == tenant && s.UpstreamClientID > 0 {
+			ids[strconv.FormatInt(s.UpstreamClientID, 10)] = true
+		}
+	}
+	return ids
+}
+
+// ownedBy reports whether every line of a CLIENT LIST reply is one of the
+// tenant's connections.
+func (e *isoEnv) ownedBy(t testing.TB, list, tenant string) bool {
+	ids := e.tenantIDs(t, tenant)
+	for _, l := range strings.Split(strings.TrimSpace(list), "\n") {
+		if !ids[clientField(l, "id")] {
+			return false
+		}
+	}
+	return true
 }
 
 // dial opens a raw session for a tenant (AUTH name secret). alice's

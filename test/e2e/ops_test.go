@@ -159,7 +159,7 @@ upstreams: {main: {address: %s}}
 tenants:
   - {name: bob, secret_env: BOB_SECRET, upstream: main, db: 1, role: readwrite}
   - {name: alice, secret_env: ALICE_SECRET, upstream: main, db: 2, role: readwrite}
-limits: {max_conns_per_tenant: 2, max_connections: 3}
+limits: {max_conns_per_tenant: 2, max_connections: 7, max_unauthenticated: 4}
 `, addr, up.Addr), addr)
 	login := func(secret string) *rawConn {
 		c := dialRaw(t, addr)
@@ -175,7 +175,8 @@ limits: {max_conns_per_tenant: 2, max_connections: 3}
 
 	a1 := login(aliceSecret) // another tenant still gets in: 3 sessions in all
 	a1.expect("+OK\r\n")
-	over := dialRaw(t, addr)
+	// 7 connections, of which 4 are kept for logins: no fourth session.
+	over := login(aliceSecret)
 	over.expect("-ERR max number of clients reached\r\n")
 	over.expectClosed()
 
