@@ -57,6 +57,7 @@ func (c *Config) ApplyDefaults() {
 	setInt(&l.PassthroughBufSize, DefaultPassthroughBufSize)
 	setInt(&l.AuthFailPerAddr, DefaultAuthFailPerAddr) // -1 disables; see validateLimits
 	setDur(&l.AuthFailWindow, DefaultAuthFailWindow)
+	l.applyFairDefaults()
 
 	for name, u := range c.Upstreams {
 		if u.MaxDB == nil {

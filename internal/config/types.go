@@ -111,6 +111,8 @@ type Tenant struct {
 	// Commands are extra rules in Redis ACL syntax ("+@read -keys +set"),
 	// applied after the role.
 	Commands string `yaml:"commands"`
+	// Fair-sharing limits (max_ops_per_second, ...); see fairshare.go.
+	TenantLimits `yaml:",inline"`
 
 	// SecretDigest is the SHA-256 of the secret, from SecretSHA256 or from
 	// the value of SecretEnv, filled by Resolve.
@@ -163,6 +165,12 @@ type Limits struct {
 	EventLoops         int      `yaml:"event_loops"`          // epoll loops for plain-TCP sessions; 0 = half of GOMAXPROCS, at least 1; read once at start
 	AuthFailPerAddr    int      `yaml:"auth_fail_per_addr"`   // failed logins per source address per window before refusing it (default 30; -1 disables, as 0 means default)
 	AuthFailWindow     Duration `yaml:"auth_fail_window"`     // default 1m
+	// Fair sharing (see fairshare.go): defaults for every tenant's max_*
+	// keys, how long a command over a rate limit may be held back before
+	// it is refused, and how often quotas are sampled from the upstream.
+	TenantDefaults   TenantLimits `yaml:"tenant_defaults"`
+	ThrottleMaxDelay Duration     `yaml:"throttle_max_delay"` // default 1s
+	QuotaInterval    Duration     `yaml:"quota_interval"`     // default 1s
 }
 
 // Log configures logging.

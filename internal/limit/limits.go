@@ -164,9 +164,9 @@ type Tenant struct {
 // limits are Limits with the bucket costs worked out once.
 type limits struct {
 	Limits
-	none     bool  // nothing to check: the hot path returns at once
-	sizes    bool  // a size limit or quota is set
-	opCost   int64 // ns of budget one command uses
+	none   bool  // nothing to check: the hot path returns at once
+	sizes  bool  // a size limit or quota is set
+	opCost int64 // ns of budget one command uses
 }
 
 func (t *Tenant) setLimits(l Limits) {

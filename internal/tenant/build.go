@@ -43,6 +43,7 @@ func Build(cfg *config.Config, creds CredsFunc, now func() time.Time) (*Director
 			Role:        ct.Role,
 			Rules:       ct.Commands,
 			Policy:      pol,
+			Limits:      routeLimits(cfg.EffectiveLimits(ct)),
 		}
 		if ct.DB != nil {
 			r.DB = *ct.DB

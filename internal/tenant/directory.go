@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redoubt-proxy/redoubt/internal/limit"
 	"github.com/redoubt-proxy/redoubt/internal/policy"
 	"github.com/redoubt-proxy/redoubt/internal/token"
 	"github.com/redoubt-proxy/redoubt/internal/upstream"
@@ -51,6 +52,9 @@ type Route struct {
 	// MaxAge closes pass-through sessions, which cannot log in again in
 	// place, at a jittered age in [MaxAge-30m, MaxAge]; 0 = never.
 	MaxAge time.Duration
+	// Limits are the tenant's fair-sharing limits (inspected routes; zero
+	// for pass-through and ad-hoc token routes).
+	Limits limit.Limits
 }
 
 // Identity is an authenticated tenant and its route.
