@@ -114,3 +114,7 @@ func (t *Tenant) refuseRate() Verdict {
 	t.refused[ReasonRate].Add(1)
 	return Verdict{Refuse: replyRate}
 }
+
+// Off reports whether the tenant has no limits at all, so the caller can
+// skip even looking the command up.
+func (g *Gate) Off() bool { return g.t.lim.Load().none }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/redoubt-proxy/redoubt/internal/command"
+	"github.com/redoubt-proxy/redoubt/internal/limit"
 	"github.com/redoubt-proxy/redoubt/internal/policy"
 	"github.com/redoubt-proxy/redoubt/internal/resp"
 	"github.com/redoubt-proxy/redoubt/internal/tenant"
@@ -49,6 +50,11 @@ type inspector struct {
 	// reauth (AWS IAM): next in-place login, 0 when not needed
 	reauthEvery time.Duration
 	nextReauth  time.Time
+
+	// fair sharing (fairshare.go): the tenant's limits, and when a
+	// session held back by a rate limit on an event loop may read again
+	gate       *limit.Gate
+	pauseUntil time.Time
 
 	// ev is set when the relay runs on an event loop: writes go to its
 	// endpoints instead of the net.Conns (closed then).
@@ -100,6 +106,7 @@ func (s *Server) inspect(cn *conn, up *upstream.Conn, lg *login) {
 		in.reauthEvery = route.ReauthEvery
 		in.nextReauth = time.Now().Add(jitter(route.ReauthEvery))
 	}
+	in.gate = s.fair.Gate(lg.id.Tenant, route.Limits)
 	in.cr = newSockReader(cn.c, s.bufs, cn.buf)
 	cn.buf = nil
 	if cn.startLoopInspect(in) {
@@ -202,7 +209,13 @@ func (in *inspector) processClient() bool {
 			return false
 		}
 		if len(in.cmd.Args) > 0 {
-			in.handle(data[:n], in.cmd.Args)
+			ok, pause := in.admit(data[:n], in.cmd.Args)
+			if pause {
+				break // the command stays unread until the loop resumes us
+			}
+			if ok {
+				in.handle(data[:n], in.cmd.Args)
+			}
 		}
 		data = data[n:]
 		used += n
@@ -340,6 +353,7 @@ func (in *inspector) writeClient(b []byte) {
 	if len(b) == 0 {
 		return
 	}
+	in.gate.Sent(len(b))
 	if in.ev != nil {
 		if err := in.ev.client.send(b); err != nil && in.ev.werr == nil {
 			in.ev.werr = err

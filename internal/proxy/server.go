@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/redoubt-proxy/redoubt/internal/config"
+	"github.com/redoubt-proxy/redoubt/internal/limit"
 	"github.com/redoubt-proxy/redoubt/internal/tenant"
 )
 
@@ -44,6 +45,7 @@ type Server struct {
 	bufs     *bufPool
 	throttle *throttle
 	metrics  counters
+	fair     *limit.Set // fair sharing: per-tenant limits (fairshare.go)
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -71,6 +73,7 @@ func New(o Options) *Server {
 	}
 	s.bufs = newBufPool(size)
 	s.throttle = newThrottle(lim.AuthFailPerAddr, lim.AuthFailWindow.D())
+	s.fair = newLimitSet(lim)
 	return s
 }
 
@@ -121,6 +124,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	sessCtx, cancelSessions := context.WithCancel(context.Background())
 	defer cancelSessions()
+	go s.runQuotaSampler(sessCtx)
 	var acceptWG sync.WaitGroup
 	for i := range ls {
 		acceptWG.Add(1)
@@ -213,6 +217,7 @@ func (s *Server) acceptLoop(ctx context.Context, l net.Listener, name string, tc
 func (s *Server) Reload(dir *tenant.Directory, lim config.Limits) int {
 	s.dir.Store(dir)
 	s.lim.Store(&lim)
+	s.reloadLimits(lim)
 	return s.reg.CloseWhere(func(id *tenant.Identity) bool { return !dir.StillValid(id) }, "revoked")
 }
 
