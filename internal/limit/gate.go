@@ -122,3 +122,21 @@ func (t *Tenant) refuseRate() Verdict {
 // skip even looking the command up.
 // A nil gate (a relay built without limits, as in tests) is off.
 func (g *Gate) Off() bool { return g == nil || g.t.lim.Load().none }
+
+// Oversize reports whether n bytes of one command already exceed the
+// tenant's max_request_bytes, so the command is refused however it ends.
+func (g *Gate) Oversize(n int) bool {
+	if g == nil {
+		return false
+	}
+	l := g.t.lim.Load()
+	return l.RequestBytes > 0 && int64(n) > l.RequestBytes
+}
+
+// RefuseOversize counts and returns the refusal of a command of size bytes
+// that was dropped unread for exceeding max_request_bytes.
+func (g *Gate) RefuseOversize(size int64) []byte {
+	l := g.t.lim.Load()
+	g.t.refused[ReasonRequestBytes].Add(1)
+	return tooBig("request of ", size, " bytes is over this tenant's max_request_bytes", l.RequestBytes)
+}

@@ -2,12 +2,14 @@ package proxy
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"time"
 
 	"github.com/redoubt-proxy/redoubt/internal/command"
 	"github.com/redoubt-proxy/redoubt/internal/config"
 	"github.com/redoubt-proxy/redoubt/internal/limit"
+	"github.com/redoubt-proxy/redoubt/internal/resp"
 	"github.com/redoubt-proxy/redoubt/internal/upstream"
 	"golang.org/x/sys/unix"
 )
@@ -142,4 +144,44 @@ func (p *relayPair) poke() {
 		Pad:    int32(p.client.gen),
 	}
 	_ = unix.EpollCtl(p.loop.epfd, unix.EPOLL_CTL_MOD, p.client.fd, &ev)
+}
+
+// startDrop is called with the unparsed bytes when the command at their
+// start is incomplete. When they already exceed the tenant's
+// max_request_bytes, the command is refused whatever follows, so rather
+// than buffer it (up to max_bulk_len per argument) the relay drops its
+// bytes as they come: a reply scanner frames a request's array like any
+// RESP array, counting bulk lengths without keeping the bytes. Inline
+// commands are bounded by max_inline_len already.
+func (in *inspector) startDrop(data []byte) bool {
+	if !in.gate.Oversize(len(data)) || data[0] != '*' {
+		return false
+	}
+	in.cmd.Reset()
+	in.drop = resp.NewReplyScanner(in.lim)
+	return true
+}
+
+// dropOversize drops what data holds of the oversize command and, at its
+// end, answers the refusal in its place. It returns how many bytes it
+// used; false means the stream is broken and the session ends.
+func (in *inspector) dropOversize(data []byte, used int) (int, bool) {
+	n, done, err := in.drop.Scan(data)
+	if err != nil {
+		in.cr.Consume(used)
+		in.flushUp()
+		in.local(resp.AppendError(nil, "ERR Protocol error: "+err.Error()))
+		in.clientErr, in.closeAfterDrain = fmt.Errorf("client protocol error: %w", err), true
+		return 0, false
+	}
+	in.dropped += int64(n)
+	if done {
+		in.drop = nil
+		if in.inMulti {
+			in.multiDirty = true
+		}
+		in.local(in.gate.RefuseOversize(in.dropped))
+		in.dropped = 0
+	}
+	return n, true
 }

@@ -55,6 +55,8 @@ type inspector struct {
 	// session held back by a rate limit on an event loop may read again
 	gate       *limit.Gate
 	pauseUntil time.Time
+	drop       *resp.ReplyScanner // frames a command over max_request_bytes while it is dropped
+	dropped    int64
 
 	// ev is set when the relay runs on an event loop: writes go to its
 	// endpoints instead of the net.Conns (closed then).
@@ -192,8 +194,19 @@ func (in *inspector) processClient() bool {
 	data := in.cr.Bytes()
 	used := 0
 	for len(data) > 0 {
+		if in.drop != nil { // fair sharing (fairshare.go): a command over max_request_bytes
+			n, ok := in.dropOversize(data, used)
+			if !ok {
+				return false
+			}
+			data, used = data[n:], used+n
+			continue
+		}
 		n, err := resp.ParseCommand(data, &in.cmd, &in.lim)
 		if errors.Is(err, resp.ErrIncomplete) {
+			if in.startDrop(data) {
+				continue
+			}
 			break
 		}
 		if err != nil {

@@ -238,7 +238,9 @@ func TestFairShareSizeLimits(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
+			start := time.Now()
 			got := e.rawCommand(t, "limited", tc.cmd)
+			t.Logf("limited: %q in %v", got, time.Since(start))
 			if !strings.HasPrefix(got, "-ERR redoubt: ") || !strings.Contains(got, tc.want) {
 				t.Fatalf("limited tenant: got %q, want a refusal naming %s", got, tc.want)
 			}
