@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -23,9 +24,10 @@ import (
 
 // fairEnv is one redis-server shared by tenants with and without limits.
 type fairEnv struct {
-	srv         *redistest.Server
-	addr, admin string
-	gw          *Gateway
+	srv                  *redistest.Server
+	addr, tlsAddr, admin string
+	ca                   *testCA
+	gw                   *Gateway
 }
 
 const fairSecret = "fair-share-test-secret-0123456789"
@@ -36,9 +38,10 @@ const noisyOps = 500
 func startFairEnv(t *testing.T) *fairEnv {
 	t.Helper()
 	t.Setenv("FAIR_SECRET", fairSecret)
-	e := &fairEnv{srv: redistest.Start(t), addr: freeAddr(t), admin: freeAddr(t)}
+	e := &fairEnv{srv: redistest.Start(t), addr: freeAddr(t), tlsAddr: freeAddr(t), admin: freeAddr(t), ca: newTestCA(t)}
+	cert := e.ca.issue("server", true, "localhost")
 	cfg := fmt.Sprintf(`
-listen: [{address: %s}]
+listen: [{address: %s}, {address: %s, tls: {cert_file: %s, key_file: %s}}]
 admin: {address: %s}
 limits: {shutdown_grace: 2s, quota_interval: 50ms, throttle_max_delay: 200ms}
 upstreams:
@@ -49,13 +52,18 @@ tenants:
   - {name: limited, secret_env: FAIR_SECRET, upstream: shared, db: 3, max_request_bytes: 4194304, max_value_bytes: 1048576, max_offset: 1048576}
   - {name: free, secret_env: FAIR_SECRET, upstream: shared, db: 4}
   - {name: capped, secret_env: FAIR_SECRET, upstream: shared, db: 5, max_keys: 10}
-`, e.addr, e.admin, e.srv.Addr, noisyOps)
-	e.gw = startGateway(t, cfg, e.addr, e.admin)
+`, e.addr, e.tlsAddr, cert.CertFile, cert.KeyFile, e.admin, e.srv.Addr, noisyOps)
+	e.gw = startGateway(t, cfg, e.addr, e.tlsAddr, e.admin)
 	return e
 }
 
 func (e *fairEnv) client(t testing.TB, tenant string) *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: e.addr, Username: tenant, Password: fairSecret, Protocol: 2,
+	return e.clientAt(t, e.addr, nil, tenant)
+}
+
+// clientAt is a client of tenant on one of the gateway's listeners.
+func (e *fairEnv) clientAt(t testing.TB, addr string, tc *tls.Config, tenant string) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: addr, TLSConfig: tc, Username: tenant, Password: fairSecret, Protocol: 2,
 		DisableIdentity: true, DialTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
 		PoolSize: 1, MaxRetries: -1})
 	t.Cleanup(func() { c.Close() })
@@ -96,70 +104,14 @@ func TestFairShareNoisyNeighbour(t *testing.T) {
 	alone := p99(t, quiet, 2000)
 
 	// The noisy tenant floods from four unpipelined and two pipelined
-	// connections, far over its 500 ops/s.
-	var ok, refused, outOfOrder atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range 6 {
-		c := e.client(t, "noisy")
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for n := 0; ; n++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if i < 4 {
-					err := c.Incr(ctx, "n").Err()
-					switch {
-					case err == nil:
-						ok.Add(1)
-					case strings.Contains(err.Error(), "rate limit"):
-						refused.Add(1)
-					default:
-						t.Errorf("noisy INCR: %v", err)
-						return
-					}
-					continue
-				}
-				// Pipelined: every reply must be its own command's (ECHO i)
-				// or the rate-limit error in that command's place.
-				p := c.Pipeline()
-				cmds := make([]*redis.StringCmd, 50)
-				for j := range cmds {
-					cmds[j] = p.Echo(ctx, strconv.Itoa(n*100+j))
-				}
-				_, _ = p.Exec(ctx)
-				for j, cmd := range cmds {
-					v, err := cmd.Result()
-					switch {
-					case err == nil && v == strconv.Itoa(n*100+j):
-						ok.Add(1)
-					case err != nil && strings.Contains(err.Error(), "rate limit"):
-						refused.Add(1)
-					default:
-						outOfOrder.Add(1)
-					}
-				}
-			}
-		}()
-	}
-	time.Sleep(300 * time.Millisecond) // let the flood reach its steady state
-	okBefore := ok.Load()
-	start := time.Now()
-	flooded := p99(t, quiet, 2000)
-	window := time.Since(start)
-	okDuring := ok.Load() - okBefore
-	close(stop)
-	wg.Wait()
-
-	rate := float64(okDuring) / window.Seconds()
+	// connections, far over its 500 ops/s, while the quiet one measures.
+	var flooded time.Duration
+	f := e.flood(t, e.addr, nil, func() { flooded = p99(t, quiet, 2000) })
+	rate, refused, outOfOrder := f.rate, f.refused, f.outOfOrder
 	t.Logf("quiet tenant p99 alone %v, while noisy floods %v; noisy ran %.0f ops/s (limit %d), %d refused",
-		alone, flooded, rate, noisyOps, refused.Load())
-	if outOfOrder.Load() > 0 {
-		t.Fatalf("%d pipelined replies out of order", outOfOrder.Load())
+		alone, flooded, rate, noisyOps, refused)
+	if outOfOrder > 0 {
+		t.Fatalf("%d pipelined replies out of order", outOfOrder)
 	}
 	if rate > noisyOps*1.3 {
 		t.Errorf("noisy tenant ran %.0f ops/s, over its limit of %d", rate, noisyOps)
@@ -211,6 +163,95 @@ func (e *fairEnv) rawCommand(t *testing.T, tenant string, cmd []byte) string {
 		t.Fatalf("PING after %q: %q", line, pong)
 	}
 	return strings.TrimRight(line, "\r\n")
+}
+
+// floodResult is what the noisy tenant got done during the measurement.
+type floodResult struct {
+	rate                float64 // commands per second that succeeded
+	refused, outOfOrder int64
+}
+
+// flood runs the noisy tenant's flood on addr (four unpipelined and two
+// pipelined connections) around during().
+func (e *fairEnv) flood(t *testing.T, addr string, tc *tls.Config, during func()) floodResult {
+	ctx := context.Background()
+	var ok, refused, outOfOrder atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 6 {
+		c := e.clientAt(t, addr, tc, "noisy")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if i < 4 {
+					err := c.Incr(ctx, "n").Err()
+					switch {
+					case err == nil:
+						ok.Add(1)
+					case strings.Contains(err.Error(), "rate limit"):
+						refused.Add(1)
+					default:
+						t.Errorf("noisy INCR: %v", err)
+						return
+					}
+					continue
+				}
+				// Pipelined: every reply must be its own command's (ECHO i)
+				// or the rate-limit error in that command's place.
+				p := c.Pipeline()
+				cmds := make([]*redis.StringCmd, 50)
+				for j := range cmds {
+					cmds[j] = p.Echo(ctx, strconv.Itoa(n*100+j))
+				}
+				_, _ = p.Exec(ctx)
+				for j, cmd := range cmds {
+					v, err := cmd.Result()
+					switch {
+					case err == nil && v == strconv.Itoa(n*100+j):
+						ok.Add(1)
+					case err != nil && strings.Contains(err.Error(), "rate limit"):
+						refused.Add(1)
+					default:
+						outOfOrder.Add(1)
+					}
+				}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond) // let the flood reach its steady state
+	okBefore := ok.Load()
+	start := time.Now()
+	during()
+	window := time.Since(start)
+	okDuring := ok.Load() - okBefore
+	close(stop)
+	wg.Wait()
+
+	return floodResult{rate: float64(okDuring) / window.Seconds(), refused: refused.Load(), outOfOrder: outOfOrder.Load()}
+}
+
+// TestFairShareRateOverTLS: TLS sessions run on goroutines, where a
+// session over its rate sleeps instead of being parked by the event loop.
+func TestFairShareRateOverTLS(t *testing.T) {
+	e := startFairEnv(t)
+	tc := &tls.Config{RootCAs: e.ca.Pool, ServerName: "localhost"}
+	f := e.flood(t, e.tlsAddr, tc, func() { time.Sleep(time.Second) })
+	t.Logf("noisy over TLS ran %.0f ops/s (limit %d), %d refused", f.rate, noisyOps, f.refused)
+	if f.outOfOrder > 0 {
+		t.Fatalf("%d pipelined replies out of order", f.outOfOrder)
+	}
+	if f.rate > noisyOps*1.3 {
+		t.Errorf("noisy tenant ran %.0f ops/s over TLS, over its limit of %d", f.rate, noisyOps)
+	}
+	if f.rate < noisyOps/4 {
+		t.Errorf("noisy tenant ran only %.0f ops/s over TLS: throttled far below its limit of %d", f.rate, noisyOps)
+	}
 }
 
 func TestFairShareSizeLimits(t *testing.T) {
