@@ -28,6 +28,7 @@ type fairEnv struct {
 	addr, tlsAddr, admin string
 	ca                   *testCA
 	gw                   *Gateway
+	cfg                  string
 }
 
 const fairSecret = "fair-share-test-secret-0123456789"
@@ -53,7 +54,7 @@ tenants:
   - {name: free, secret_env: FAIR_SECRET, upstream: shared, db: 4}
   - {name: capped, secret_env: FAIR_SECRET, upstream: shared, db: 5, max_keys: 10}
 `, e.addr, e.tlsAddr, cert.CertFile, cert.KeyFile, e.admin, e.srv.Addr, noisyOps)
-	e.gw = startGateway(t, cfg, e.addr, e.tlsAddr, e.admin)
+	e.gw, e.cfg = startGateway(t, cfg, e.addr, e.tlsAddr, e.admin), cfg
 	return e
 }
 
@@ -299,6 +300,18 @@ func TestFairShareSizeLimits(t *testing.T) {
 		t.Errorf("limited tenant's DB has %d keys", n)
 	}
 	e.client(t, "free").Del(context.Background(), "r", "b", "big", "l", "h")
+
+	// Limits reload: lifting max_value_bytes lets the same live session
+	// write the value it was refused.
+	ctx := context.Background()
+	v := strings.Repeat("v", 2<<20)
+	if err := limited.HSet(ctx, "h", "f", v).Err(); err == nil || !strings.Contains(err.Error(), "max_value_bytes") {
+		t.Fatalf("before the reload: %v", err)
+	}
+	e.gw.Rewrite(t, strings.Replace(e.cfg, "max_value_bytes: 1048576", "max_value_bytes: 0", 1))
+	waitFor(t, 10*time.Second, "the reloaded limit to apply to a live session", func() bool {
+		return limited.HSet(ctx, "h", "f", v).Err() == nil
+	})
 }
 
 func TestFairShareQuota(t *testing.T) {
