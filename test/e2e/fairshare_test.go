@@ -350,3 +350,74 @@ func TestFairShareQuota(t *testing.T) {
 		}
 	}
 }
+
+// TestFairSharePausedPipelineThenQuit: a pipeline far over the rate,
+// ended by QUIT and a half-close, is answered in full and in order while
+// the session is held back, on the event loop (plain) and on goroutines
+// (TLS).
+func TestFairSharePausedPipelineThenQuit(t *testing.T) {
+	e := startFairEnv(t)
+	const n = 300 // 50 go at once (the burst), the rest at 500/s: about 0.5 s
+	var req bytes.Buffer
+	fmt.Fprintf(&req, "*3\r\n$4\r\nAUTH\r\n$5\r\nnoisy\r\n$%d\r\n%s\r\n", len(fairSecret), fairSecret)
+	for range n {
+		req.WriteString("*2\r\n$4\r\nINCR\r\n$1\r\nq\r\n")
+	}
+	req.WriteString("*1\r\n$4\r\nQUIT\r\n")
+	for _, tc := range []struct {
+		desc string
+		dial func() (net.Conn, error)
+	}{
+		{"plain", func() (net.Conn, error) { return net.Dial("tcp", e.addr) }},
+		{"tls", func() (net.Conn, error) {
+			return tls.Dial("tcp", e.tlsAddr, &tls.Config{RootCAs: e.ca.Pool, ServerName: "localhost"})
+		}},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			c, err := tc.dial()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+			start := time.Now()
+			if _, err := c.Write(req.Bytes()); err != nil {
+				t.Fatal(err)
+			}
+			if tcp, ok := c.(*net.TCPConn); ok {
+				_ = tcp.CloseWrite()
+			}
+			br := bufio.NewReader(c)
+			if line, _ := br.ReadString('\n'); line != "+OK\r\n" {
+				t.Fatalf("AUTH: %q", line)
+			}
+			var first int
+			for i := range n {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					t.Fatalf("reply %d: %v", i, err)
+				}
+				v, err := strconv.Atoi(strings.TrimPrefix(strings.TrimRight(line, "\r\n"), ":"))
+				if err != nil || line[0] != ':' {
+					t.Fatalf("reply %d: %q", i, line)
+				}
+				if i == 0 {
+					first = v
+				} else if v != first+i {
+					t.Fatalf("reply %d is %d after %d: out of order", i, v, first)
+				}
+			}
+			if line, _ := br.ReadString('\n'); line != "+OK\r\n" {
+				t.Fatalf("QUIT: %q", line)
+			}
+			if _, err := br.ReadByte(); err != io.EOF {
+				t.Fatalf("after QUIT: %v, want EOF", err)
+			}
+			took := time.Since(start)
+			t.Logf("%d commands at %d/s in %v", n, noisyOps, took)
+			if took < 300*time.Millisecond {
+				t.Errorf("%d commands over a %d/s limit took only %v", n, noisyOps, took)
+			}
+		})
+	}
+}
