@@ -131,7 +131,7 @@ func (l *evLoop) stepInspect(p *relayPair) (done bool, err error) {
 	if done {
 		return li.end(p, err)
 	}
-	for readOn && p.client.readable && !li.clientDone && !p.up.owed() && len(p.client.out) < clientKeepMax && in.pauseUntil.IsZero() {
+	for readOn && p.client.readable && !li.clientDone && !p.up.owed() && len(p.client.out) < clientKeepMax && !in.held {
 		n, drained, errno := readInto(&p.client, in.cr)
 		if errno == unix.EAGAIN {
 			break

@@ -85,7 +85,7 @@ func (in *inspector) admit(raw []byte, args [][]byte) (ok, pause bool) {
 		case v.Wait == 0:
 			return true, false
 		case in.ev != nil:
-			in.pauseUntil = time.Now().Add(v.Wait)
+			in.pauseUntil, in.held = time.Now().Add(v.Wait), true
 			in.ev.insp.wakeAt(in.ev, v.Wait)
 			return false, true
 		}
@@ -109,23 +109,24 @@ func (li *loopInspect) wakeAt(p *relayPair, d time.Duration) {
 	li.wake.Reset(d)
 }
 
-// resumeLimited reports whether the client may be read: not paused, or the
-// pause is over, in which case the commands held back are decided first.
+// resumeLimited reports whether the client may be read: not held (by a
+// rate-limit pause or a KEYS iteration, keyscan.go), or no longer, in which
+// case the commands held back are decided first.
 func (li *loopInspect) resumeLimited() (ok, done bool, err error) {
 	in := li.in
-	if in.pauseUntil.IsZero() || li.clientDone {
+	if !in.held || li.clientDone {
 		return true, false, nil
 	}
-	if time.Now().Before(in.pauseUntil) {
+	if in.keysBusy.Load() || time.Now().Before(in.pauseUntil) {
 		return false, false, nil
 	}
-	in.pauseUntil = time.Time{}
+	in.held, in.pauseUntil = false, time.Time{}
 	if len(in.cr.Bytes()) > 0 {
 		if done, err := li.clientBytes(); done {
 			return false, true, err
 		}
 	}
-	return in.pauseUntil.IsZero(), false, nil
+	return !in.held, false, nil
 }
 
 // poke makes the loop serve the pair: re-arming the client socket's

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redoubt-proxy/redoubt/internal/command"
@@ -57,6 +58,9 @@ type inspector struct {
 	pauseUntil time.Time
 	drop       *resp.ReplyScanner // frames a command over max_request_bytes while it is dropped
 	dropped    int64
+	held       bool        // event loop: parsing stopped for a pause or a KEYS iteration
+	keys       *keysIter   // a KEYS answered by a SCAN iteration (keyscan.go); mu
+	keysBusy   atomic.Bool // keys is running: the client side sends nothing
 
 	// ev is set when the relay runs on an event loop: writes go to its
 	// endpoints instead of the net.Conns (closed then).
@@ -232,6 +236,9 @@ func (in *inspector) processClient() bool {
 		}
 		data = data[n:]
 		used += n
+		if in.holdForKeys() {
+			break // until the KEYS iteration is done (keyscan.go)
+		}
 		if in.quitting {
 			in.cr.Consume(used)
 			in.flushUp()
@@ -442,6 +449,10 @@ func (in *inspector) handle(raw []byte, args [][]byte) {
 			return
 		}
 		in.pubsub(c, args)
+		return
+	}
+	if c.Name == "keys" && len(args) == 2 && !in.inMulti {
+		in.keysScan(args[1]) // a SCAN iteration, not a server stall (keyscan.go)
 		return
 	}
 	if !in.isolated {

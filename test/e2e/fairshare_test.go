@@ -39,7 +39,7 @@ const noisyOps = 500
 func startFairEnv(t *testing.T) *fairEnv {
 	t.Helper()
 	t.Setenv("FAIR_SECRET", fairSecret)
-	e := &fairEnv{srv: redistest.Start(t), addr: freeAddr(t), tlsAddr: freeAddr(t), admin: freeAddr(t), ca: newTestCA(t)}
+	e := &fairEnv{srv: redistest.Start(t, "--enable-debug-command", "yes"), addr: freeAddr(t), tlsAddr: freeAddr(t), admin: freeAddr(t), ca: newTestCA(t)}
 	cert := e.ca.issue("server", true, "localhost")
 	cfg := fmt.Sprintf(`
 listen: [{address: %s}, {address: %s, tls: {cert_file: %s, key_file: %s}}]
@@ -53,6 +53,7 @@ tenants:
   - {name: limited, secret_env: FAIR_SECRET, upstream: shared, db: 3, max_request_bytes: 4194304, max_value_bytes: 1048576, max_offset: 1048576}
   - {name: free, secret_env: FAIR_SECRET, upstream: shared, db: 4}
   - {name: capped, secret_env: FAIR_SECRET, upstream: shared, db: 5, max_keys: 10}
+  - {name: lister, secret_env: FAIR_SECRET, upstream: shared, db: 6, commands: "+keys"}
 `, e.addr, e.tlsAddr, cert.CertFile, cert.KeyFile, e.admin, e.srv.Addr, noisyOps)
 	e.gw, e.cfg = startGateway(t, cfg, e.addr, e.tlsAddr, e.admin), cfg
 	return e
@@ -420,4 +421,72 @@ func TestFairSharePausedPipelineThenQuit(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFairShareKeysAsScan: KEYS through the relay is answered by a SCAN
+// iteration: the same keys as the server's own KEYS, replies in order
+// around it, and the server's stall for other clients measured both ways.
+func TestFairShareKeysAsScan(t *testing.T) {
+	e := startFairEnv(t)
+	ctx := context.Background()
+	direct := redis.NewClient(&redis.Options{Addr: e.srv.Addr, DB: 6, Protocol: 2, DisableIdentity: true, ReadTimeout: time.Minute})
+	defer direct.Close()
+	const n = 100_000
+	mustOK(t, direct.Do(ctx, "DEBUG", "POPULATE", n, "key").Err())
+	mustOK(t, direct.Set(ctx, "other:1", "x", 0).Err())
+	lister := e.client(t, "lister")
+
+	for _, pattern := range []string{"*", "key:1234*", "other:*", "nomatch*"} {
+		want, err := direct.Keys(ctx, pattern).Result()
+		mustOK(t, err)
+		got, err := lister.Keys(ctx, pattern).Result()
+		mustOK(t, err)
+		slices.Sort(want)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("KEYS %s: %d keys through redoubt, %d from the server", pattern, len(got), len(want))
+		}
+	}
+
+	// In a pipeline, the reply keeps its place.
+	p := lister.Pipeline()
+	set := p.Set(ctx, "other:2", "y", 0)
+	keys := p.Keys(ctx, "other:*")
+	get := p.Get(ctx, "other:2")
+	_, err := p.Exec(ctx)
+	mustOK(t, err)
+	if set.Val() != "OK" || len(keys.Val()) != 2 || get.Val() != "y" {
+		t.Fatalf("pipeline: %v %v %v", set, keys, get)
+	}
+
+	// The stall another client sees: the server's KEYS against the relay's iteration.
+	other := redis.NewClient(&redis.Options{Addr: e.srv.Addr, Protocol: 2, DisableIdentity: true})
+	defer other.Close()
+	worst := func(fn func()) time.Duration {
+		var w atomic.Int64
+		stop, done := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				s := time.Now()
+				other.Ping(ctx)
+				if d := int64(time.Since(s)); d > w.Load() {
+					w.Store(d)
+				}
+			}
+		}()
+		time.Sleep(20 * time.Millisecond)
+		fn()
+		close(stop)
+		<-done
+		return time.Duration(w.Load())
+	}
+	viaServer := worst(func() { direct.Keys(ctx, "*") })
+	viaRedoubt := worst(func() { lister.Keys(ctx, "*") })
+	t.Logf("KEYS * over %d keys: another client's worst PING %v with the server's KEYS, %v with redoubt's SCAN iteration", n, viaServer, viaRedoubt)
 }
