@@ -448,12 +448,23 @@ func TestFairShareKeysAsScan(t *testing.T) {
 		}
 	}
 
+	// Over TLS the relay runs on goroutines: the same answer.
+	overTLS := e.clientAt(t, e.tlsAddr, &tls.Config{RootCAs: e.ca.Pool, ServerName: "localhost"}, "lister")
+	want, _ := direct.Keys(ctx, "key:99*").Result()
+	got, err := overTLS.Keys(ctx, "key:99*").Result()
+	mustOK(t, err)
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) || len(got) == 0 {
+		t.Fatalf("KEYS over TLS: %d keys, want %d", len(got), len(want))
+	}
+
 	// In a pipeline, the reply keeps its place.
 	p := lister.Pipeline()
 	set := p.Set(ctx, "other:2", "y", 0)
 	keys := p.Keys(ctx, "other:*")
 	get := p.Get(ctx, "other:2")
-	_, err := p.Exec(ctx)
+	_, err = p.Exec(ctx)
 	mustOK(t, err)
 	if set.Val() != "OK" || len(keys.Val()) != 2 || get.Val() != "y" {
 		t.Fatalf("pipeline: %v %v %v", set, keys, get)
