@@ -53,7 +53,8 @@ type Route struct {
 	// place, at a jittered age in [MaxAge-30m, MaxAge]; 0 = never.
 	MaxAge time.Duration
 	// Limits are the tenant's fair-sharing limits (inspected routes; zero
-	// for pass-through and ad-hoc token routes).
+	// for pass-through routes; ad-hoc token routes get the rate and size
+	// defaults).
 	Limits limit.Limits
 }
 

@@ -23,3 +23,12 @@ func (d *Directory) Tenants() []*Tenant {
 	}
 	return out
 }
+
+// adHocLimits are the limits of inspected ad-hoc token routes: the rate
+// and size defaults of limits.tenant_defaults. Quotas need a configured
+// tenant, whose DB the sampler knows, so they do not apply.
+func adHocLimits(cfg *config.Config) limit.Limits {
+	l := routeLimits(cfg.EffectiveLimits(&config.Tenant{}))
+	l.Keys, l.MemoryBytes = 0, 0
+	return l
+}

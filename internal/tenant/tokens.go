@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/redoubt-proxy/redoubt/internal/config"
+	"github.com/redoubt-proxy/redoubt/internal/limit"
 	"github.com/redoubt-proxy/redoubt/internal/policy"
 	"github.com/redoubt-proxy/redoubt/internal/token"
 )
@@ -26,6 +27,7 @@ type tokenVerifier struct {
 	defaults     config.UpstreamDefaults
 	creds        CredsFunc
 	now          func() time.Time
+	limits       limit.Limits // limits.tenant_defaults for inspected ad-hoc routes (limits.go)
 
 	// Ad-hoc routes are built once per (address, db, role) and shared, so
 	// the TLS configuration and credentials are not rebuilt per login.
@@ -47,6 +49,7 @@ func newTokenVerifier(cfg *config.Config, tenants []*Tenant, creds CredsFunc, no
 		creds:        creds,
 		now:          now,
 		routes:       make(map[string]*Route),
+		limits:       adHocLimits(cfg),
 	}
 	if len(cfg.Tokens.Keys) > 0 {
 		kr, err := Keyring(cfg.Tokens.Keys)
@@ -187,6 +190,9 @@ func (v *tokenVerifier) route(addr string, db int, role string) (*Route, error) 
 		r.DB, r.Shared = db, true
 	} else {
 		r.PassThrough = role == config.RoleFull
+	}
+	if !r.PassThrough {
+		r.Limits = v.limits
 	}
 	iamTimers(r, d.Auth)
 	v.routes[key] = r
