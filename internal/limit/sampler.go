@@ -31,7 +31,8 @@ const memorySamples = 16
 // sampleTimeout bounds one upstream's round, dial included.
 const sampleTimeout = 5 * time.Second
 
-// RunSampler samples the quotas of targets() every interval until ctx ends.
+// RunSampler samples the quotas of targets() every interval() until ctx
+// ends; both are asked again every round, so a reload takes effect.
 //
 // Keys come from INFO keyspace: one command per upstream per round, O(number
 // of DBs) on the server, and exact at the moment it runs. Memory is an
@@ -40,9 +41,12 @@ const sampleTimeout = 5 * time.Second
 // elements of an aggregate, so a round costs about 2*memorySamples+2 cheap
 // commands per tenant with a memory quota. Between rounds a tenant can go
 // over by what it writes in one interval.
-func (s *Set) RunSampler(ctx context.Context, interval time.Duration, targets func() []QuotaTarget, log *slog.Logger) {
-	if interval <= 0 {
-		interval = time.Second
+func (s *Set) RunSampler(ctx context.Context, interval func() time.Duration, targets func() []QuotaTarget, log *slog.Logger) {
+	every := func() time.Duration {
+		if d := interval(); d > 0 {
+			return d
+		}
+		return time.Second
 	}
 	conns := map[string]*sampleConn{}
 	defer func() {
@@ -50,7 +54,8 @@ func (s *Set) RunSampler(ctx context.Context, interval time.Duration, targets fu
 			c.c.Close()
 		}
 	}()
-	tick := time.NewTicker(interval)
+	cur := every()
+	tick := time.NewTicker(cur)
 	defer tick.Stop()
 	warned := map[string]bool{}
 	for {
@@ -75,6 +80,10 @@ func (s *Set) RunSampler(ctx context.Context, interval time.Duration, targets fu
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+		if d := every(); d != cur {
+			cur = d
+			tick.Reset(d)
 		}
 	}
 }

@@ -66,7 +66,7 @@ func TestSamplerAgainstRedis(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
-		s.RunSampler(ctx, 20*time.Millisecond, targets, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		s.RunSampler(ctx, func() time.Duration { return 20 * time.Millisecond }, targets, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		close(done)
 	}()
 	defer func() { cancel(); <-done }()

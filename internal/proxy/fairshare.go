@@ -41,7 +41,7 @@ func (s *Server) reloadLimits(lim config.Limits) {
 // runQuotaSampler samples the quotas of the current directory's tenants
 // until ctx ends.
 func (s *Server) runQuotaSampler(ctx context.Context) {
-	s.fair.RunSampler(ctx, s.limits().QuotaInterval.D(), s.quotaTargets, s.log)
+	s.fair.RunSampler(ctx, func() time.Duration { return s.limits().QuotaInterval.D() }, s.quotaTargets, s.log)
 }
 
 func (s *Server) quotaTargets() []limit.QuotaTarget {
