@@ -441,46 +441,13 @@ func TestFairShareKeysAsScan(t *testing.T) {
 	ctx := context.Background()
 	direct := redis.NewClient(&redis.Options{Addr: e.srv.Addr, DB: 6, Protocol: 2, DisableIdentity: true, ReadTimeout: time.Minute})
 	defer direct.Close()
-	const n = 100_000
+	const n = 300_000
 	mustOK(t, direct.Do(ctx, "DEBUG", "POPULATE", n, "key").Err())
 	mustOK(t, direct.Set(ctx, "other:1", "x", 0).Err())
 	lister := e.client(t, "lister")
 
-	for _, pattern := range []string{"*", "key:1234*", "other:*", "nomatch*"} {
-		want, err := direct.Keys(ctx, pattern).Result()
-		mustOK(t, err)
-		got, err := lister.Keys(ctx, pattern).Result()
-		mustOK(t, err)
-		slices.Sort(want)
-		slices.Sort(got)
-		if !slices.Equal(got, want) {
-			t.Fatalf("KEYS %s: %d keys through redoubt, %d from the server", pattern, len(got), len(want))
-		}
-	}
-
-	// Over TLS the relay runs on goroutines: the same answer.
-	overTLS := e.clientAt(t, e.tlsAddr, &tls.Config{RootCAs: e.ca.Pool, ServerName: "localhost"}, "lister")
-	want, _ := direct.Keys(ctx, "key:99*").Result()
-	got, err := overTLS.Keys(ctx, "key:99*").Result()
-	mustOK(t, err)
-	slices.Sort(want)
-	slices.Sort(got)
-	if !slices.Equal(got, want) || len(got) == 0 {
-		t.Fatalf("KEYS over TLS: %d keys, want %d", len(got), len(want))
-	}
-
-	// In a pipeline, the reply keeps its place.
-	p := lister.Pipeline()
-	set := p.Set(ctx, "other:2", "y", 0)
-	keys := p.Keys(ctx, "other:*")
-	get := p.Get(ctx, "other:2")
-	_, err = p.Exec(ctx)
-	mustOK(t, err)
-	if set.Val() != "OK" || len(keys.Val()) != 2 || get.Val() != "y" {
-		t.Fatalf("pipeline: %v %v %v", set, keys, get)
-	}
-
-	// The stall another client sees: the server's KEYS against the relay's iteration.
+	// KEYS * both ways, while another client of the server measures its
+	// worst PING: the server's stall with and without redoubt's iteration.
 	other := redis.NewClient(&redis.Options{Addr: e.srv.Addr, Protocol: 2, DisableIdentity: true})
 	defer other.Close()
 	worst := func(fn func()) time.Duration {
@@ -507,7 +474,38 @@ func TestFairShareKeysAsScan(t *testing.T) {
 		<-done
 		return time.Duration(w.Load())
 	}
-	viaServer := worst(func() { direct.Keys(ctx, "*") })
-	viaRedoubt := worst(func() { lister.Keys(ctx, "*") })
+	var want, got []string
+	viaServer := worst(func() { want = direct.Keys(ctx, "*").Val() })
+	viaRedoubt := worst(func() { got = lister.Keys(ctx, "*").Val() })
 	t.Logf("KEYS * over %d keys: another client's worst PING %v with the server's KEYS, %v with redoubt's SCAN iteration", n, viaServer, viaRedoubt)
+	check := func(what string, got, want []string) {
+		t.Helper()
+		slices.Sort(want)
+		slices.Sort(got)
+		if !slices.Equal(got, want) || len(want) == 0 {
+			t.Fatalf("%s: %d keys through redoubt, %d from the server", what, len(got), len(want))
+		}
+	}
+	check("KEYS *", got, want)
+	for _, pattern := range []string{"key:1234*", "other:*"} {
+		check("KEYS "+pattern, lister.Keys(ctx, pattern).Val(), direct.Keys(ctx, pattern).Val())
+	}
+	if got := lister.Keys(ctx, "nomatch*"); got.Err() != nil || len(got.Val()) != 0 {
+		t.Fatalf("KEYS nomatch*: %v", got)
+	}
+
+	// Over TLS the relay runs on goroutines: the same answer.
+	overTLS := e.clientAt(t, e.tlsAddr, &tls.Config{RootCAs: e.ca.Pool, ServerName: "localhost"}, "lister")
+	check("KEYS over TLS", overTLS.Keys(ctx, "key:99*").Val(), direct.Keys(ctx, "key:99*").Val())
+
+	// In a pipeline, the reply keeps its place.
+	p := lister.Pipeline()
+	set := p.Set(ctx, "other:2", "y", 0)
+	keys := p.Keys(ctx, "other:*")
+	get := p.Get(ctx, "other:2")
+	_, err := p.Exec(ctx)
+	mustOK(t, err)
+	if set.Val() != "OK" || len(keys.Val()) != 2 || get.Val() != "y" {
+		t.Fatalf("pipeline: %v %v %v", set, keys, get)
+	}
 }
