@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/redoubt-proxy/redoubt/internal/config"
+	"github.com/redoubt-proxy/redoubt/internal/limit"
 	"github.com/redoubt-proxy/redoubt/internal/model"
 	"github.com/redoubt-proxy/redoubt/internal/policy"
 	"github.com/redoubt-proxy/redoubt/internal/upstream"
@@ -58,8 +59,9 @@ func BuildFrom(prev *Directory, snap *model.Snapshot, creds CredsFunc, now func(
 		if mt.EndSessionsAtExpiry != nil {
 			endAt = *mt.EndSessionsAtExpiry
 		}
+		lim := routeLimits(snap.EffectiveLimits(mt))
 		sig := tenantSig{target: targets[mt.Upstream], db: mt.PinnedDB(), role: mt.Role, rules: mt.Commands,
-			pass: snap.PassThrough(mt), shared: snap.Isolated(mt), endAt: endAt, source: mt.Source}
+			pass: snap.PassThrough(mt), shared: snap.Isolated(mt), endAt: endAt, source: mt.Source, limits: lim}
 		if prev != nil {
 			if old, ok := prev.byName[mt.Name]; ok && old.sig == sig && sameCreds(old.creds, mt.Credentials) {
 				tenants = append(tenants, old) // immutable: safe to share
@@ -83,6 +85,7 @@ func BuildFrom(prev *Directory, snap *model.Snapshot, creds CredsFunc, now func(
 			Rules:       mt.Commands,
 			Policy:      pol,
 			DB:          mt.PinnedDB(),
+			Limits:      lim,
 		}
 		if r.Target == nil {
 			return nil, fmt.Errorf("tenant %s: unknown upstream %q", mt.Name, mt.Upstream)
@@ -123,6 +126,7 @@ type tenantSig struct {
 	pass, shared bool
 	endAt        bool
 	source       string
+	limits       limit.Limits // effective: a change of a default changes it too
 }
 
 func sameCreds(built []credential, m []model.Credential) bool {
