@@ -204,11 +204,13 @@ tenants:
   - {name: alice, secret_sha256: "%s", upstream: main, db: 1}
 `, addr, r.Addr, sha256hex("alice-secret-0123456789"))
 	g := startGateway(t, base, addr)
-	g.Rewrite(t, base+"limits: {passthrough_buf_size: 131072, auth_fail_window: 5m, max_connections: 100}\n")
+	g.Rewrite(t, base+"limits: {passthrough_buf_size: 131072, event_loops: 2, auth_fail_window: 5m, max_connections: 100}\n")
 	waitFor(t, 10*time.Second, "the reload", func() bool {
-		return strings.Contains(g.Log.String(), "limits.auth_fail_window changed; it takes effect at the next restart")
+		return strings.Contains(g.Log.String(), "limits.event_loops changed; it takes effect at the next restart")
 	})
-	if !strings.Contains(g.Log.String(), "limits.passthrough_buf_size changed") || strings.Contains(g.Log.String(), "limits.max_connections changed") {
+	// auth_fail_* and the connection caps apply on reload.
+	if !strings.Contains(g.Log.String(), "limits.passthrough_buf_size changed") ||
+		strings.Contains(g.Log.String(), "limits.max_connections changed") || strings.Contains(g.Log.String(), "limits.auth_fail_window changed") {
 		t.Fatalf("reload log:\n%s", g.Log.String())
 	}
 	const canary = "C4NARY0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
