@@ -229,11 +229,10 @@ func (p *Plane) rebuildLocked(why string, reuse bool) (*State, error) {
 	if cur := p.cur.Load(); cur != nil && reuse {
 		prev = cur.Directory
 	}
-	dir, err := tenant.BuildFrom(prev, snap, p.o.Creds, p.o.Now)
+	dir, err := tenant.BuildWith(snap, tenant.Options{Prev: prev, Usage: &p.usage, Creds: p.o.Creds, Now: p.o.Now})
 	if err != nil {
 		return nil, err
 	}
-	dir.WithUsage(&p.usage)
 	st := &State{Snapshot: snap, Directory: dir, Built: p.o.Now()}
 	p.cur.Store(st)
 	closed := 0
