@@ -207,6 +207,9 @@ func (p *Plane) refreshLocked(ctx context.Context, i int, why string) {
 		p.log.Error("reload refused, keeping the running configuration", "source", s.Name(), "why", why, "err", err)
 		return
 	}
+	if part.Version != 0 && p.loaded[i] && part.Version == p.parts[i].Part.Version {
+		return // already merged (an API call refreshed it before this signal)
+	}
 	p.parts[i].Part, p.loaded[i] = part, true
 	// A file reload builds everything anew (CA files are read again);
 	// other changes reuse what did not change.
