@@ -31,8 +31,12 @@ func TestTenantEqualCoversEveryField(t *testing.T) {
 		case reflect.Pointer:
 			n := reflect.New(v.Type().Elem())
 			switch n.Elem().Kind() {
-			case reflect.Int:
-				n.Elem().SetInt(v.Elem().Int() + 1)
+			case reflect.Int, reflect.Int64:
+				if v.IsNil() {
+					n.Elem().SetInt(7)
+				} else {
+					n.Elem().SetInt(v.Elem().Int() + 1)
+				}
 			case reflect.Bool:
 				n.Elem().SetBool(!v.Elem().Bool())
 			default:
@@ -66,6 +70,17 @@ func TestTenantEqualCoversEveryField(t *testing.T) {
 			b.Credentials = append(b.Credentials, b.Credentials[0])
 			if a.Equal(&b) {
 				t.Error("Equal ignores an added credential")
+			}
+			continue
+		}
+		if f.Name == "Limits" {
+			lt := reflect.TypeOf(Limits{})
+			for j := range lt.NumField() {
+				b := base()
+				change(t, reflect.ValueOf(&b.Limits).Elem().Field(j))
+				if a.Equal(&b) {
+					t.Errorf("Equal ignores Limits.%s", lt.Field(j).Name)
+				}
 			}
 			continue
 		}
