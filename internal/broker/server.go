@@ -1,0 +1,85 @@
+package broker
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pivotal-cf/brokerapi/v12"
+)
+
+// maxBody bounds a request body: OSB requests are small JSON documents.
+const maxBody = 64 << 10
+
+// Handler is the OSB API: basic auth (brokerapi compares SHA-256 digests
+// of user and password in constant time) first, then the
+// X-Broker-API-Version check, then the endpoints under /v2/.
+func (b *Broker) Handler() http.Handler {
+	h := brokerapi.New(b, b.log, brokerapi.BrokerCredentials{Username: b.cfg.Username, Password: b.cfg.Password},
+		brokerapi.WithAdditionalMiddleware(b.retryAfter))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// retryAfter tells platforms when to poll an operation again.
+func (b *Broker) retryAfter(next http.Handler) http.Handler {
+	secs := strconv.Itoa(int((b.o.RetryAfter + time.Second - 1) / time.Second))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/last_operation") {
+			w.Header().Set("Retry-After", secs)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Server is the broker's own listener.
+type Server struct {
+	ln  net.Listener
+	srv *http.Server
+}
+
+// Listen serves the API on addr (TLS when tc is set) until Close.
+func (b *Broker) Listen(addr string, tc *tls.Config) (*Server, error) {
+	if b.plane == nil {
+		return nil, errors.New("broker: Attach a plane before Listen")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("broker listen %s: %w", addr, err)
+	}
+	if tc != nil {
+		ln = tls.NewListener(ln, tc)
+	}
+	s := &Server{ln: ln, srv: &http.Server{
+		Handler:           b.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// ElastiCache calls happen inside requests.
+		WriteTimeout: 2 * time.Minute,
+		IdleTimeout:  2 * time.Minute,
+	}}
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			b.log.Error("broker listener stopped", "err", err)
+		}
+	}()
+	return s, nil
+}
+
+// Addr is the address the listener is bound to.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Close stops the listener, letting requests in flight finish for a moment.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.srv.Shutdown(ctx)
+}
