@@ -450,25 +450,6 @@ func (b *Broker) updateElastiCache(ctx context.Context, in Instance, from, to *c
 		return none, unprocessable("PlanChangeNotSupported",
 			"plan %s to %s changes node type and replicas: ElastiCache applies one at a time; change to a plan in between first", from.Name, to.Name)
 	}
-	ec, err := b.client(ctx, to)
-	if err != nil {
-		return none, b.internal("update", in.ID, err)
-	}
-	if values := cacheParameters(to, params); len(values) > 0 && (params.MaxmemoryPolicy != "" || !sameParameters(from, to)) {
-		newGroup := in.ParamGroup == ""
-		in.ParamGroup = in.GroupID + "-params"
-		if err := b.ensureParameterGroup(ctx, ec, in, to, values); err != nil {
-			return none, b.internal("update", in.ID, err)
-		}
-		if newGroup {
-			if _, err := ec.ModifyReplicationGroup(ctx, &elasticache.ModifyReplicationGroupInput{
-				ReplicationGroupId: aws.String(in.GroupID), ApplyImmediately: aws.Bool(true),
-				CacheParameterGroupName: aws.String(in.ParamGroup),
-			}); err != nil {
-				return none, b.internal("update", in.ID, err)
-			}
-		}
-	}
 	mod := &elasticache.ModifyReplicationGroupInput{ReplicationGroupId: aws.String(in.GroupID), ApplyImmediately: aws.Bool(true)}
 	changed := false
 	if nodeChange {
@@ -479,6 +460,26 @@ func (b *Broker) updateElastiCache(ctx context.Context, in Instance, from, to *c
 	}
 	if from.SnapshotRetentionLimit != to.SnapshotRetentionLimit {
 		mod.SnapshotRetentionLimit, changed = aws.Int32(int32(to.SnapshotRetentionLimit)), true
+	}
+	values := cacheParameters(to, params)
+	newParams := len(values) > 0 && (params.MaxmemoryPolicy != "" || !sameParameters(from, to))
+	if newParams && in.ParamGroup == "" {
+		mod.CacheParameterGroupName, changed = aws.String(in.GroupID+"-params"), true
+	}
+	if replicaChange && changed {
+		// ElastiCache takes one change of a replication group at a time.
+		return none, unprocessable("PlanChangeNotSupported",
+			"plan %s to %s changes the replicas: change them alone, then the rest in a second update", from.Name, to.Name)
+	}
+	ec, err := b.client(ctx, to)
+	if err != nil {
+		return none, b.internal("update", in.ID, err)
+	}
+	if newParams {
+		in.ParamGroup = in.GroupID + "-params"
+		if err := b.ensureParameterGroup(ctx, ec, in, to, values); err != nil {
+			return none, b.internal("update", in.ID, err)
+		}
 	}
 	if changed {
 		if _, err := ec.ModifyReplicationGroup(ctx, mod); err != nil {

@@ -1,10 +1,13 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -22,7 +25,7 @@ const maxBody = 64 << 10
 // X-Broker-API-Version check, then the endpoints under /v2/.
 func (b *Broker) Handler() http.Handler {
 	h := brokerapi.New(b, b.log, brokerapi.BrokerCredentials{Username: b.cfg.Username, Password: b.cfg.Password},
-		brokerapi.WithAdditionalMiddleware(b.retryAfter))
+		brokerapi.WithAdditionalMiddleware(b.retryAfter), brokerapi.WithAdditionalMiddleware(wellFormed))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		h.ServeHTTP(w, r)
@@ -35,6 +38,24 @@ func (b *Broker) retryAfter(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/last_operation") {
 			w.Header().Set("Retry-After", secs)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// wellFormed answers a request body that is not JSON with 400, as the
+// OSB spec asks for a malformed request (the handlers would say 422).
+func wellFormed(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut || r.Method == http.MethodPatch {
+			body, err := io.ReadAll(r.Body)
+			if err != nil || !json.Valid(body) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = w.Write([]byte(`{"error":"MalformedRequest","description":"the request body is not well-formed JSON (at most 64 KiB)"}` + "\n"))
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		next.ServeHTTP(w, r)
 	})

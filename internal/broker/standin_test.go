@@ -1,0 +1,181 @@
+package broker
+
+import (
+	"fmt"
+	"html"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// ecStandIn is a local stand-in for the ElastiCache Query API: no AWS
+// endpoint can be reached from the test machines, so the real SDK client
+// is pointed at it with its endpoint override (aws_endpoint). It keeps
+// replication groups in memory, moves them from creating to available and
+// from deleting to gone over successive Describe calls, and records every
+// request for the test to assert on.
+type ecStandIn struct {
+	srv *httptest.Server
+
+	mu       sync.Mutex
+	requests []url.Values
+	groups   map[string]*standInGroup
+	pgroups  map[string]bool
+	// describesUntilReady: Describe calls that still say "creating" (or
+	// "deleting", "modifying").
+	describesUntilReady int
+	// snapshots by replication group ID.
+	snapshots map[string][]standInSnapshot
+}
+
+type standInGroup struct {
+	id, arn, status, nodeType string
+	tags                      map[string]string
+	describes                 int
+}
+
+type standInSnapshot struct{ name, created string }
+
+func newECStandIn(t *testing.T) *ecStandIn {
+	s := &ecStandIn{groups: map[string]*standInGroup{}, pgroups: map[string]bool{},
+		snapshots: map[string][]standInSnapshot{}, describesUntilReady: 1}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// calls returns the recorded requests of one action.
+func (s *ecStandIn) calls(action string) []url.Values {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []url.Values
+	for _, r := range s.requests {
+		if r.Get("Action") == action {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (s *ecStandIn) serve(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil || r.Method != http.MethodPost {
+		http.Error(w, "want a form POST", http.StatusBadRequest)
+		return
+	}
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
+		s.fault(w, 403, "MissingAuthenticationToken", "request is not signed")
+		return
+	}
+	f := r.PostForm
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = append(s.requests, f)
+	action := f.Get("Action")
+	id := f.Get("ReplicationGroupId")
+	switch action {
+	case "CreateReplicationGroup":
+		if _, ok := s.groups[id]; ok {
+			s.fault(w, 400, "ReplicationGroupAlreadyExists", "already exists")
+			return
+		}
+		g := &standInGroup{id: id, arn: "arn:aws:elasticache:eu-west-1:123456789012:replicationgroup:" + id,
+			status: "creating", nodeType: f.Get("CacheNodeType"), tags: map[string]string{}}
+		for i := 1; f.Get(fmt.Sprintf("Tags.Tag.%d.Key", i)) != ""; i++ {
+			g.tags[f.Get(fmt.Sprintf("Tags.Tag.%d.Key", i))] = f.Get(fmt.Sprintf("Tags.Tag.%d.Value", i))
+		}
+		s.groups[id] = g
+		s.reply(w, action, groupXML(g))
+	case "DescribeReplicationGroups":
+		g, ok := s.groups[id]
+		if !ok {
+			s.fault(w, 404, "ReplicationGroupNotFoundFault", "not found")
+			return
+		}
+		g.describes++
+		if g.describes > s.describesUntilReady {
+			switch g.status {
+			case "creating", "modifying":
+				g.status = "available"
+			case "deleting":
+				delete(s.groups, id)
+				s.fault(w, 404, "ReplicationGroupNotFoundFault", "not found")
+				return
+			}
+		}
+		s.reply(w, action, "<ReplicationGroups>"+groupXML(g)+"</ReplicationGroups>")
+	case "ModifyReplicationGroup", "IncreaseReplicaCount", "DecreaseReplicaCount", "DeleteReplicationGroup":
+		g, ok := s.groups[id]
+		if !ok {
+			s.fault(w, 404, "ReplicationGroupNotFoundFault", "not found")
+			return
+		}
+		if g.status != "available" {
+			s.fault(w, 400, "InvalidReplicationGroupState", "group is "+g.status)
+			return
+		}
+		g.status, g.describes = "modifying", 0
+		if action == "DeleteReplicationGroup" {
+			g.status = "deleting"
+		}
+		if nt := f.Get("CacheNodeType"); nt != "" {
+			g.nodeType = nt
+		}
+		s.reply(w, action, groupXML(g))
+	case "ListTagsForResource":
+		var b strings.Builder
+		for _, g := range s.groups {
+			if g.arn == f.Get("ResourceName") {
+				for k, v := range g.tags {
+					fmt.Fprintf(&b, "<Tag><Key>%s</Key><Value>%s</Value></Tag>", html.EscapeString(k), html.EscapeString(v))
+				}
+			}
+		}
+		s.reply(w, action, "<TagList>"+b.String()+"</TagList>")
+	case "DescribeSnapshots":
+		var b strings.Builder
+		for _, sn := range s.snapshots[id] {
+			fmt.Fprintf(&b, "<Snapshot><SnapshotName>%s</SnapshotName><ReplicationGroupId>%s</ReplicationGroupId>"+
+				"<NodeSnapshots><NodeSnapshot><SnapshotCreateTime>%s</SnapshotCreateTime></NodeSnapshot></NodeSnapshots></Snapshot>",
+				sn.name, id, sn.created)
+		}
+		s.reply(w, action, "<Snapshots>"+b.String()+"</Snapshots>")
+	case "CreateCacheParameterGroup":
+		name := f.Get("CacheParameterGroupName")
+		if s.pgroups[name] {
+			s.fault(w, 400, "CacheParameterGroupAlreadyExists", "exists")
+			return
+		}
+		s.pgroups[name] = true
+		s.reply(w, action, "<CacheParameterGroup><CacheParameterGroupName>"+name+"</CacheParameterGroupName></CacheParameterGroup>")
+	case "ModifyCacheParameterGroup":
+		s.reply(w, action, "<CacheParameterGroupName>"+f.Get("CacheParameterGroupName")+"</CacheParameterGroupName>")
+	case "DeleteCacheParameterGroup":
+		delete(s.pgroups, f.Get("CacheParameterGroupName"))
+		fmt.Fprintf(w, `<DeleteCacheParameterGroupResponse xmlns="http://elasticache.amazonaws.com/doc/2015-02-02/"><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DeleteCacheParameterGroupResponse>`)
+	default:
+		s.fault(w, 400, "InvalidAction", "the stand-in does not know "+action)
+	}
+}
+
+func groupXML(g *standInGroup) string {
+	return fmt.Sprintf("<ReplicationGroup><ReplicationGroupId>%s</ReplicationGroupId><ARN>%s</ARN><Status>%s</Status>"+
+		"<CacheNodeType>%s</CacheNodeType><NodeGroups><NodeGroup><NodeGroupId>0001</NodeGroupId>"+
+		"<PrimaryEndpoint><Address>master.%s.abc123.euw1.cache.amazonaws.com</Address><Port>6379</Port></PrimaryEndpoint>"+
+		"</NodeGroup></NodeGroups></ReplicationGroup>", g.id, g.arn, g.status, g.nodeType, g.id)
+}
+
+func (s *ecStandIn) reply(w http.ResponseWriter, action, inner string) {
+	w.Header().Set("Content-Type", "text/xml")
+	fmt.Fprintf(w, `<%sResponse xmlns="http://elasticache.amazonaws.com/doc/2015-02-02/"><%sResult>%s</%sResult>`+
+		`<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></%sResponse>`, action, action, inner, action, action)
+}
+
+func (s *ecStandIn) fault(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `<ErrorResponse xmlns="http://elasticache.amazonaws.com/doc/2015-02-02/"><Error><Type>Sender</Type>`+
+		`<Code>%s</Code><Message>%s</Message></Error><RequestId>r</RequestId></ErrorResponse>`, code, html.EscapeString(msg))
+}
