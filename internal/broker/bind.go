@@ -55,7 +55,7 @@ func (b *Broker) Bind(ctx context.Context, instanceID, bindingID string, d domai
 	existed := false
 	if old, ok := in.Bindings[bindingID]; ok {
 		if !bytes.Equal(old.Params, canon) || old.AppGUID != appGUID {
-			return none, apiresponses.ErrBindingAlreadyExists
+			return none, conflict("binding %s already exists with other parameters or another app", bindingID)
 		}
 		if err := b.plane.RevokeCredential(ctx, in.Tenant, bindingID); err != nil && !errors.Is(err, model.ErrNotFound) {
 			return none, b.internal("bind", instanceID, err)
@@ -145,11 +145,11 @@ func (b *Broker) Unbind(ctx context.Context, instanceID, bindingID string, d dom
 func (b *Broker) GetBinding(_ context.Context, instanceID, bindingID string, _ domain.FetchBindingDetails) (domain.GetBindingSpec, error) {
 	in, ok := b.state.Get(instanceID)
 	if !ok {
-		return domain.GetBindingSpec{}, apiresponses.ErrInstanceDoesNotExist
+		return domain.GetBindingSpec{}, notFound("instance %s does not exist", instanceID)
 	}
 	bd, ok := in.Bindings[bindingID]
 	if !ok {
-		return domain.GetBindingSpec{}, apiresponses.ErrBindingNotFound
+		return domain.GetBindingSpec{}, notFound("binding %s does not exist", bindingID)
 	}
 	var params any
 	if len(bd.Params) > 0 {

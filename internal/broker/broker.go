@@ -146,6 +146,17 @@ func badRequest(format string, args ...any) error {
 	return apiresponses.NewFailureResponseBuilder(fmt.Errorf(format, args...), http.StatusBadRequest, "bad-request").Build()
 }
 
+// notFound is a 404 with a description (GET of an instance or binding
+// the broker does not have).
+func notFound(format string, args ...any) error {
+	return apiresponses.NewFailureResponseBuilder(fmt.Errorf(format, args...), http.StatusNotFound, "not-found").Build()
+}
+
+// conflict is the 409 of a repeated request with other attributes.
+func conflict(format string, args ...any) error {
+	return apiresponses.NewFailureResponseBuilder(fmt.Errorf(format, args...), http.StatusConflict, "conflict").Build()
+}
+
 func unprocessable(key, format string, args ...any) error {
 	return apiresponses.NewFailureResponseBuilder(fmt.Errorf(format, args...), http.StatusUnprocessableEntity, "unprocessable").
 		WithErrorKey(key).Build()

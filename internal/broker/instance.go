@@ -41,7 +41,7 @@ func (b *Broker) Deprovision(ctx context.Context, id string, d domain.Deprovisio
 func (b *Broker) GetInstance(_ context.Context, id string, _ domain.FetchInstanceDetails) (domain.GetInstanceDetailsSpec, error) {
 	in, ok := b.state.Get(id)
 	if !ok {
-		return domain.GetInstanceDetailsSpec{}, apiresponses.ErrInstanceDoesNotExist
+		return domain.GetInstanceDetailsSpec{}, notFound("instance %s does not exist", id)
 	}
 	if in.Op == opProvision && !in.Ready || in.Op == opUpdate && in.OpState == string(domain.InProgress) {
 		return domain.GetInstanceDetailsSpec{}, apiresponses.ErrConcurrentInstanceAccess
@@ -62,7 +62,7 @@ func (b *Broker) Update(ctx context.Context, id string, d domain.UpdateDetails, 
 	defer b.mu.Unlock()
 	in, ok := b.state.Get(id)
 	if !ok {
-		return none, apiresponses.ErrInstanceDoesNotExist
+		return none, notFound("instance %s does not exist", id)
 	}
 	if d.ServiceID != in.ServiceID {
 		return none, badRequest("service_id %q does not match instance %s", d.ServiceID, id)

@@ -41,7 +41,7 @@ func (b *Broker) Provision(ctx context.Context, id string, d domain.ProvisionDet
 	defer b.mu.Unlock()
 	if in, ok := b.state.Get(id); ok {
 		if in.ServiceID != d.ServiceID || in.PlanID != d.PlanID || !bytes.Equal(in.Params, canon) {
-			return none, apiresponses.ErrInstanceAlreadyExists
+			return none, conflict("instance %s already exists with another service, plan or parameters", id)
 		}
 		if in.Op == opDeprovision {
 			return none, concurrent("instance %s is being deleted", id)

@@ -3,6 +3,8 @@ package broker
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -20,16 +22,53 @@ import (
 // maxBody bounds a request body: OSB requests are small JSON documents.
 const maxBody = 64 << 10
 
-// Handler is the OSB API: basic auth (brokerapi compares SHA-256 digests
-// of user and password in constant time) first, then the
-// X-Broker-API-Version check, then the endpoints under /v2/.
+// Handler is the OSB API: basic auth first (SHA-256 digests of user and
+// password compared in constant time), then X-Broker-API-Version, then
+// the endpoints under /v2/ (brokerapi).
 func (b *Broker) Handler() http.Handler {
-	h := brokerapi.New(b, b.log, brokerapi.BrokerCredentials{Username: b.cfg.Username, Password: b.cfg.Password},
+	h := brokerapi.NewWithOptions(b, b.log,
 		brokerapi.WithAdditionalMiddleware(b.retryAfter), brokerapi.WithAdditionalMiddleware(wellFormed))
+	user, pw := sha256.Sum256([]byte(b.cfg.Username)), sha256.Sum256([]byte(b.cfg.Password))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		gu, gp := sha256.Sum256([]byte(u)), sha256.Sum256([]byte(p))
+		// Both compared, always: the time taken says nothing of which was wrong.
+		match := subtle.ConstantTimeCompare(gu[:], user[:]) & subtle.ConstantTimeCompare(gp[:], pw[:])
+		if !ok || match != 1 {
+			w.Header().Set("WWW-Authenticate", `Basic realm="redoubt service broker"`)
+			writeError(w, http.StatusUnauthorized, "Unauthorized", "basic authentication required")
+			return
+		}
+		if msg := checkVersion(r.Header.Get("X-Broker-API-Version")); msg != "" {
+			writeError(w, http.StatusPreconditionFailed, "PreconditionFailed", msg)
+			return
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		h.ServeHTTP(w, r)
 	})
+}
+
+// minMinor is the oldest 2.x the broker speaks: 2.13 brought the
+// parameter schemas and originating identity platforms send today.
+const minMinor = 13
+
+// checkVersion returns why a X-Broker-API-Version header is refused ("" = fine).
+func checkVersion(v string) string {
+	if v == "" {
+		return "X-Broker-API-Version header is required (this broker speaks 2.13 to 2.17)"
+	}
+	major, minor, ok := strings.Cut(v, ".")
+	n, err := strconv.Atoi(minor)
+	if !ok || major != "2" || err != nil || n < minMinor {
+		return "X-Broker-API-Version " + strconv.Quote(v) + " is not supported (this broker speaks 2.13 to 2.17)"
+	}
+	return ""
+}
+
+func writeError(w http.ResponseWriter, status int, code, desc string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "description": desc})
 }
 
 // retryAfter tells platforms when to poll an operation again.
@@ -50,9 +89,7 @@ func wellFormed(next http.Handler) http.Handler {
 		if r.Method == http.MethodPut || r.Method == http.MethodPatch {
 			body, err := io.ReadAll(r.Body)
 			if err != nil || !json.Valid(body) {
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusBadRequest)
-				_, _ = w.Write([]byte(`{"error":"MalformedRequest","description":"the request body is not well-formed JSON (at most 64 KiB)"}` + "\n"))
+				writeError(w, http.StatusBadRequest, "MalformedRequest", "the request body is not well-formed JSON (at most 64 KiB)")
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
