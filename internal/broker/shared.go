@@ -98,7 +98,14 @@ func (b *Broker) freeDB(up string) (int, bool) {
 func (b *Broker) deprovisionShared(ctx context.Context, in Instance) error {
 	st := b.plane.Current()
 	t, ok := st.Directory.Lookup(in.Tenant)
-	if ok {
+	if !ok {
+		if _, up := st.Snapshot.Upstreams[in.Upstream]; up {
+			// The tenant was left out of the snapshot (see its problems):
+			// without its route the DB cannot be emptied, so it stays taken.
+			return fmt.Errorf("tenant %s is not in the current snapshot; its DB %d on %s cannot be emptied", in.Tenant, in.DB, in.Upstream)
+		}
+		// The upstream itself is gone from the configuration: nothing to empty.
+	} else {
 		if mt, ok := st.Snapshot.Tenant(in.Tenant); ok {
 			for _, c := range mt.Credentials {
 				if err := b.plane.RevokeCredential(ctx, in.Tenant, c.ID); err != nil && !errors.Is(err, model.ErrNotFound) {
