@@ -79,7 +79,7 @@ func testConfig(ecEndpoint string) *config.Broker {
 // newHarness runs the broker on a real control plane (store, snapshot,
 // directory) over a real redis-server, its ElastiCache calls going to a
 // local stand-in through the SDK's endpoint override.
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T, fileTenants ...model.Tenant) *harness {
 	t.Helper()
 	// No AWS here: static test credentials, nothing from the machine.
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTESTBROKER000000")
@@ -104,7 +104,9 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	file := fixedSource{model.Part{Upstreams: map[string]model.Upstream{"main": {Address: h.up.Addr, MaxDB: 3}}}}
+	// "alias" is the same server under another name.
+	file := fixedSource{model.Part{Tenants: fileTenants, Upstreams: map[string]model.Upstream{
+		"main": {Address: h.up.Addr, MaxDB: 3}, "alias": {Address: h.up.Addr, MaxDB: 3}}}}
 	h.plane = controlplane.New(controlplane.Options{
 		Sources: []model.Source{file, st, b.Source()}, Store: st,
 		Creds: controlplane.NewAWSCreds(ctx, log).Get, Log: log,

@@ -24,17 +24,19 @@ import (
 // is where anyone connecting to the upstream directly lands.
 func (b *Broker) provisionShared(ctx context.Context, in *Instance, plan *config.BrokerPlan) error {
 	for _, up := range plan.Upstreams {
+		tried := map[int]bool{}
 		for {
-			db, ok := b.freeDB(up)
+			db, ok := b.freeDB(up, tried)
 			if !ok {
 				break
 			}
+			tried[db] = true
 			t := model.Tenant{Name: in.Tenant, Upstream: up, DB: &db, Role: model.RoleReadWrite}
 			if _, err := b.plane.PutTenant(ctx, t); err != nil {
 				var ve *controlplane.ValidationError
 				if errors.As(err, &ve) {
-					// Taken meanwhile (by the admin API): look again.
-					b.log.Warn("free DB was taken meanwhile", "upstream", up, "db", db, "err", err)
+					// Taken meanwhile (by the admin API): try the next one.
+					b.log.Warn("free DB refused", "upstream", up, "db", db, "err", err)
 					continue
 				}
 				return b.internal("provision", in.ID, err)
@@ -52,23 +54,28 @@ func (b *Broker) provisionShared(ctx context.Context, in *Instance, plan *config
 		http.StatusUnprocessableEntity, "no-capacity").WithErrorKey("NoCapacity").Build()
 }
 
-// freeDB returns the lowest DB index of 1..MaxDB on upstream up that no
-// tenant of the current snapshot is pinned to. An upstream one tenant owns
-// whole (no DB) has none.
-func (b *Broker) freeDB(up string) (int, bool) {
+// freeDB returns the lowest DB index of 1..max_db on upstream up's server
+// that no tenant of the current snapshot uses (under any upstream name
+// for the same address), that no instance record holds, and that is not
+// in skip. A server one tenant owns whole (no DB) has none.
+func (b *Broker) freeDB(up string, skip map[int]bool) (int, bool) {
 	snap := b.plane.Current().Snapshot
 	u, ok := snap.Upstreams[up]
 	if !ok {
 		return 0, false
 	}
-	maxDB := u.MaxDB
-	if maxDB <= 0 {
-		maxDB = model.DefaultMaxDB
+	server := model.CanonicalAddr(u.Address)
+	sameServer := func(name string) bool {
+		o, ok := snap.Upstreams[name]
+		return ok && model.CanonicalAddr(o.Address) == server
 	}
 	used := map[int]bool{}
+	for db := range skip {
+		used[db] = true
+	}
 	for i := range snap.Tenants {
 		t := &snap.Tenants[i]
-		if t.Upstream != up {
+		if !sameServer(t.Upstream) {
 			continue
 		}
 		if t.DB == nil {
@@ -78,9 +85,13 @@ func (b *Broker) freeDB(up string) (int, bool) {
 	}
 	// Instances being emptied keep their DB until FLUSHDB succeeded.
 	for _, in := range b.state.All() {
-		if in.Upstream == up && in.Kind == config.PlanShared {
+		if in.Kind == config.PlanShared && sameServer(in.Upstream) {
 			used[in.DB] = true
 		}
+	}
+	maxDB := u.MaxDB
+	if maxDB <= 0 {
+		maxDB = model.DefaultMaxDB
 	}
 	for db := 1; db <= maxDB; db++ {
 		if !used[db] {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redoubt-proxy/redoubt/internal/model"
 )
 
 // A plan with a credential lifetime tells the platform when each binding
@@ -55,10 +57,21 @@ func TestSharedDeprovisionKeepsDBWhenFlushFails(t *testing.T) {
 	if _, ok := h.b.state.Get("a"); !ok {
 		t.Fatal("record gone although the DB was not emptied")
 	}
-	if db, ok := h.b.freeDB("main"); !ok || db == 1 {
+	if db, ok := h.b.freeDB("main", nil); !ok || db == 1 {
 		t.Fatalf("DB 1 handed out again before it was emptied (free: %d %v)", db, ok)
 	}
 	if tn, ok := h.plane.Current().Snapshot.Tenant("osb-a"); !ok || len(tn.Credentials) != 0 {
 		t.Fatalf("the instance's credentials survived the failed deprovision: %+v", tn)
+	}
+}
+
+// A DB a file tenant uses through another upstream name for the same
+// server is not handed out.
+func TestSharedSkipsDBsUsedUnderAnotherName(t *testing.T) {
+	one := 1
+	h := newHarness(t, model.Tenant{Name: "filer", Upstream: "alias", DB: &one, Role: model.RoleReadWrite})
+	h.must(t, 201, "PUT", "/v2/service_instances/a", `{"service_id":"`+svcID+`","plan_id":"`+sharedID+`"}`)
+	if in, _ := h.b.state.Get("a"); in.DB != 2 {
+		t.Fatalf("instance got DB %d; DB 1 is the file tenant's", in.DB)
 	}
 }
