@@ -3,7 +3,6 @@ package broker
 import (
 	"bytes"
 	"context"
-	"errors"
 
 	"github.com/pivotal-cf/brokerapi/v12/domain"
 	"github.com/pivotal-cf/brokerapi/v12/domain/apiresponses"
@@ -69,5 +68,3 @@ const (
 	opDeprovision = "deprovision"
 	opUpdate      = "update"
 )
-
-var errNoInstance = errors.New("no such instance")

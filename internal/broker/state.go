@@ -9,6 +9,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Instance is the broker's record of one service instance. Its tenant
@@ -65,7 +66,7 @@ var bucket = []byte("instances")
 func OpenState(path string) (*State, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("broker state %s: locked by another process", path)
 		}
 		return nil, fmt.Errorf("broker state %s: %w", path, err)
