@@ -57,7 +57,8 @@ func TestElastiCacheLifecycle(t *testing.T) {
 		t.Errorf("parameter group: %v", fam)
 	}
 
-	// Not bindable while creating.
+	// Not bindable, not fetchable while creating.
+	h.must(t, 404, "GET", ecInst, "")
 	h.must(t, 422, "PUT", ecInst+"/service_bindings/b-1", `{"service_id":"`+svcID+`","plan_id":"`+smallID+`"}`)
 	res = h.must(t, 200, "GET", ecInst+"/last_operation?operation=provision", "")
 	if res.body["state"] != "in progress" || res.header.Get("Retry-After") == "" {

@@ -43,7 +43,11 @@ func (b *Broker) GetInstance(_ context.Context, id string, _ domain.FetchInstanc
 	if !ok {
 		return domain.GetInstanceDetailsSpec{}, notFound("instance %s does not exist", id)
 	}
-	if in.Op == opProvision && !in.Ready || in.Op == opUpdate && in.OpState == string(domain.InProgress) {
+	// As the spec says: 404 while being created, 422 while being updated.
+	if in.Op == opProvision && !in.Ready {
+		return domain.GetInstanceDetailsSpec{}, notFound("instance %s is still being created", id)
+	}
+	if in.Op == opUpdate && in.OpState == string(domain.InProgress) {
 		return domain.GetInstanceDetailsSpec{}, apiresponses.ErrConcurrentInstanceAccess
 	}
 	var params any = map[string]any{}
