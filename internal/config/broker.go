@@ -155,6 +155,9 @@ func (c *Config) validateBroker(p *problems) {
 	} else if c.Store.Path == "" {
 		p.add("broker", "needs store.path: bindings' credentials are kept in the store")
 	}
+	if b.StatePath != "" && b.StatePath == c.Store.Path {
+		p.add("broker.state_path", "must differ from store.path (each file is locked by its owner)")
+	}
 	if b.TLS != nil {
 		checkKeyPair(p, "broker.tls", b.TLS.CertFile, b.TLS.KeyFile)
 		if b.TLS.ClientCAFile != "" {

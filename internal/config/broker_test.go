@@ -45,6 +45,7 @@ func TestBrokerConfig(t *testing.T) {
 		env                       fakeEnv
 	}{
 		{desc: "no store", from: "store: {path: /var/lib/redoubt/redoubt.db}\n", to: "", path: "broker", msg: "needs store.path"},
+		{desc: "state in the store file", from: "  username: broker\n", to: "  username: broker\n  state_path: /var/lib/redoubt/redoubt.db\n", path: "broker.state_path", msg: "differ"},
 		{desc: "password unset", env: fakeEnv{}, path: "broker.password_env", msg: "BROKER_PASSWORD"},
 		{desc: "no username", from: "username: broker", to: "username: \"\"", path: "broker.username", msg: "required"},
 		{desc: "bad address", from: "address: 127.0.0.1:9131", to: "address: nowhere", path: "broker.address", msg: ""},
