@@ -128,6 +128,10 @@ func TestConformance(t *testing.T) {
 			}
 		})
 	}
+	// The refused elasticache requests reached no AWS API.
+	for _, r := range h.ec.requests {
+		t.Errorf("a refused request called ElastiCache: %v", r)
+	}
 }
 
 // fingerprint is the broker's records and the snapshot's tenants with

@@ -22,12 +22,16 @@ const (
 type brokerGateway struct {
 	*Gateway
 	addr, broker string
+	scheme       string       // http or https
+	client       *http.Client // the platform's
 }
 
-func startBrokerGateway(t *testing.T, upstream string) *brokerGateway {
+// startBrokerGateway starts it; brokerExtra is added to the broker: block
+// (indented two spaces), e.g. a tls: line.
+func startBrokerGateway(t *testing.T, upstream, brokerExtra string) *brokerGateway {
 	t.Helper()
 	t.Setenv("E2E_BROKER_PASSWORD", brokerPassword)
-	g := &brokerGateway{addr: freeAddr(t), broker: freeAddr(t)}
+	g := &brokerGateway{addr: freeAddr(t), broker: freeAddr(t), scheme: "http", client: http.DefaultClient}
 	_, port, _ := net.SplitHostPort(g.addr)
 	cfg := `
 listen: [{address: ` + g.addr + `}]
@@ -39,6 +43,7 @@ broker:
   address: ` + g.broker + `
   username: ` + brokerUser + `
   password_env: E2E_BROKER_PASSWORD
+` + brokerExtra + `
   endpoint: {host: 127.0.0.1, port: ` + port + `, tls: false}
   services:
     - name: redis
@@ -59,14 +64,14 @@ func (g *brokerGateway) osb(t testing.TB, method, path string, body any) (int, m
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, "http://"+g.broker+path, rd)
+	req, err := http.NewRequest(method, g.scheme+"://"+g.broker+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.SetBasicAuth(brokerUser, brokerPassword)
 	req.Header.Set("X-Broker-API-Version", "2.17")
 	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
+	res, err := g.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -19,7 +21,7 @@ import (
 // deprovision that leaves the DB empty for the next instance.
 func TestBrokerSharedPlanLifecycle(t *testing.T) {
 	up := redistest.Start(t)
-	g := startBrokerGateway(t, up.Addr)
+	g := startBrokerGateway(t, up.Addr, "")
 	ctx := context.Background()
 
 	cat := g.mustOSB(t, 200, "GET", "/v2/catalog", nil)
@@ -144,4 +146,34 @@ func keyspaceDB(t *testing.T, up *redistest.Server, v string) int {
 	}
 	t.Fatalf("no DB holds k=%s", v)
 	return -1
+}
+
+// The broker's listener over TLS with client certificates: the platform's
+// certificate and basic auth are both needed.
+func TestBrokerTLS(t *testing.T) {
+	up := redistest.Start(t)
+	ca := newTestCA(t)
+	srv := ca.issue("broker", true, "broker")
+	platform := ca.issue("platform", false, "platform")
+	g := startBrokerGateway(t, up.Addr, "  tls: {cert_file: "+srv.CertFile+", key_file: "+srv.KeyFile+", client_ca_file: "+ca.CAFile+"}")
+	g.scheme = "https"
+	g.client = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		RootCAs: ca.Pool, Certificates: []tls.Certificate{platform.TLS}, MinVersion: tls.VersionTLS12}}}
+	g.mustOSB(t, 200, "GET", "/v2/catalog", nil)
+
+	noCert := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		RootCAs: ca.Pool, MinVersion: tls.VersionTLS12}}}
+	req, _ := http.NewRequest("GET", "https://"+g.broker+"/v2/catalog", nil)
+	req.SetBasicAuth(brokerUser, brokerPassword)
+	req.Header.Set("X-Broker-API-Version", "2.17")
+	if res, err := noCert.Do(req); err == nil {
+		res.Body.Close()
+		t.Fatalf("without a client certificate: %d, want a refused handshake", res.StatusCode)
+	}
+	if res, err := http.Get("http://" + g.broker + "/v2/catalog"); err == nil {
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest {
+			t.Fatalf("plain HTTP to the TLS listener: %d", res.StatusCode)
+		}
+	}
 }
