@@ -108,6 +108,16 @@ func TestBrokerSharedPlanLifecycle(t *testing.T) {
 	if v := cb1.Get(ctx, "k").Val(); v != "from-b" {
 		t.Fatalf("inst-b lost its key: %q", v)
 	}
+	// No binding's password and not the broker's own reached the log.
+	log := g.Log.String()
+	for _, secret := range []any{a1["password"], a2["password"], b1["password"], c1["password"], brokerPassword} {
+		if strings.Contains(log, secret.(string)) {
+			t.Fatal("a secret is in the log")
+		}
+	}
+	if !strings.Contains(log, "binding deleted") {
+		t.Fatal("the unbind left no log line")
+	}
 }
 
 func bindingClient(t *testing.T, c map[string]any) *redis.Client {
