@@ -129,7 +129,7 @@ func TestConformance(t *testing.T) {
 		})
 	}
 	// The refused elasticache requests reached no AWS API.
-	for _, r := range h.ec.requests {
+	for _, r := range h.ec.Requests() {
 		t.Errorf("a refused request called ElastiCache: %v", r)
 	}
 }

@@ -33,9 +33,9 @@ const (
 	tagPlan     = "redoubt:plan-id"
 )
 
-// groupID is the replication group of an instance: at most 40 characters,
+// GroupID is the replication group of an instance: at most 40 characters,
 // a letter first, lowercase, whatever the platform's instance ID looks like.
-func groupID(instanceID string) string {
+func GroupID(instanceID string) string {
 	h := sha256.Sum256([]byte(instanceID))
 	return "rdt-" + hex.EncodeToString(h[:])[:24]
 }
@@ -66,7 +66,7 @@ func (b *Broker) provisionElastiCache(ctx context.Context, in Instance, plan *co
 	if err != nil {
 		return none, b.internal("provision", in.ID, err)
 	}
-	in.GroupID, in.Upstream = groupID(in.ID), in.Tenant
+	in.GroupID, in.Upstream = GroupID(in.ID), in.Tenant
 	tags := []types.Tag{
 		{Key: aws.String(tagInstance), Value: aws.String(in.ID)},
 		{Key: aws.String(tagOrg), Value: aws.String(in.Org)},

@@ -22,7 +22,7 @@ func TestElastiCacheLifecycle(t *testing.T) {
 	}
 	// A retried provision (same ID, same request) creates nothing new.
 	h.must(t, 202, "PUT", ecInst+"?accepts_incomplete=true", body)
-	creates := h.ec.calls("CreateReplicationGroup")
+	creates := h.ec.Calls("CreateReplicationGroup")
 	if len(creates) != 1 {
 		t.Fatalf("%d CreateReplicationGroup calls, want 1", len(creates))
 	}
@@ -47,13 +47,13 @@ func TestElastiCacheLifecycle(t *testing.T) {
 	if tags["redoubt:instance-id"] != "ec-1" || tags["redoubt:space-guid"] != "space-1" || tags["redoubt:organization-guid"] != "org-1" {
 		t.Errorf("tags = %v", tags)
 	}
-	pg := h.ec.calls("ModifyCacheParameterGroup")
+	pg := h.ec.Calls("ModifyCacheParameterGroup")
 	if len(pg) != 1 || pg[0].Get("ParameterNameValues.ParameterNameValue.1.ParameterName") != "maxmemory-policy" ||
 		pg[0].Get("ParameterNameValues.ParameterNameValue.1.ParameterValue") != "allkeys-lru" ||
 		pg[0].Get("ParameterNameValues.ParameterNameValue.2.ParameterName") != "timeout" {
 		t.Errorf("cache parameters: %v", pg)
 	}
-	if fam := h.ec.calls("CreateCacheParameterGroup"); len(fam) != 1 || fam[0].Get("CacheParameterGroupFamily") != "redis7" {
+	if fam := h.ec.Calls("CreateCacheParameterGroup"); len(fam) != 1 || fam[0].Get("CacheParameterGroupFamily") != "redis7" {
 		t.Errorf("parameter group: %v", fam)
 	}
 
@@ -95,7 +95,7 @@ func TestElastiCacheLifecycle(t *testing.T) {
 		t.Fatalf("engine change: %d %s", res.status, res.raw)
 	}
 	h.must(t, 202, "PATCH", ecInst+"?accepts_incomplete=true", `{"service_id":"`+svcID+`","plan_id":"`+mediumID+`"}`)
-	if m := h.ec.calls("ModifyReplicationGroup"); len(m) != 1 || m[0].Get("CacheNodeType") != "cache.t4g.medium" || m[0].Get("ApplyImmediately") != "true" {
+	if m := h.ec.Calls("ModifyReplicationGroup"); len(m) != 1 || m[0].Get("CacheNodeType") != "cache.t4g.medium" || m[0].Get("ApplyImmediately") != "true" {
 		t.Fatalf("ModifyReplicationGroup: %v", m)
 	}
 	for i := 0; ; i++ {
@@ -114,7 +114,7 @@ func TestElastiCacheLifecycle(t *testing.T) {
 	if _, ok := h.plane.Current().Snapshot.Tenant("osb-ec-1"); ok {
 		t.Fatal("tenant still in the snapshot after deprovision")
 	}
-	if d := h.ec.calls("DeleteReplicationGroup"); len(d) != 1 || d[0].Get("ReplicationGroupId") != group {
+	if d := h.ec.Calls("DeleteReplicationGroup"); len(d) != 1 || d[0].Get("ReplicationGroupId") != group {
 		t.Fatalf("DeleteReplicationGroup: %v", d)
 	}
 	for i := 0; ; i++ {
@@ -126,7 +126,7 @@ func TestElastiCacheLifecycle(t *testing.T) {
 			t.Fatalf("deprovision poll: %s", res.raw)
 		}
 	}
-	if d := h.ec.calls("DeleteCacheParameterGroup"); len(d) != 1 || d[0].Get("CacheParameterGroupName") != group+"-params" {
+	if d := h.ec.Calls("DeleteCacheParameterGroup"); len(d) != 1 || d[0].Get("CacheParameterGroupName") != group+"-params" {
 		t.Fatalf("DeleteCacheParameterGroup: %v", d)
 	}
 	waitUntil(t, func() bool { _, ok := h.plane.Current().Snapshot.Upstreams["osb-ec-1"]; return !ok })
@@ -144,16 +144,14 @@ func TestElastiCacheRetriedProvisionAdoptsOwnGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.must(t, 202, "PUT", "/v2/service_instances/orphan?accepts_incomplete=true", body)
-	if n := len(h.ec.calls("CreateReplicationGroup")); n != 2 {
+	if n := len(h.ec.Calls("CreateReplicationGroup")); n != 2 {
 		t.Fatalf("%d creates", n)
 	}
-	if n := len(h.ec.calls("ListTagsForResource")); n != 1 {
+	if n := len(h.ec.Calls("ListTagsForResource")); n != 1 {
 		t.Fatalf("the group's tags were not checked (%d)", n)
 	}
 	// A group with the same ID but another instance's tags is not adopted.
-	h.ec.mu.Lock()
-	h.ec.groups[groupID("orphan")].tags["redoubt:instance-id"] = "someone-else"
-	h.ec.mu.Unlock()
+	h.ec.SetTag(GroupID("orphan"), "redoubt:instance-id", "someone-else")
 	if err := h.b.state.Delete("orphan"); err != nil {
 		t.Fatal(err)
 	}
@@ -169,10 +167,9 @@ func TestElastiCacheRestoreFromSnapshot(t *testing.T) {
 	h := newHarness(t)
 	src := `{"service_id":"` + svcID + `","plan_id":"` + smallID + `","organization_guid":"org-1","space_guid":"space-1"}`
 	h.must(t, 202, "PUT", "/v2/service_instances/src?accepts_incomplete=true", src)
-	h.ec.mu.Lock()
-	h.ec.snapshots[groupID("src")] = []standInSnapshot{
-		{"older", "2026-11-28T03:00:00Z"}, {"newest", "2026-11-29T03:00:00Z"}, {"oldest", "2026-11-27T03:00:00Z"}}
-	h.ec.mu.Unlock()
+	h.ec.AddSnapshot(GroupID("src"), "older", "2026-11-28T03:00:00Z")
+	h.ec.AddSnapshot(GroupID("src"), "newest", "2026-11-29T03:00:00Z")
+	h.ec.AddSnapshot(GroupID("src"), "oldest", "2026-11-27T03:00:00Z")
 
 	other := `{"service_id":"` + svcID + `","plan_id":"` + smallID + `","organization_guid":"org-1","space_guid":"space-2",` +
 		`"parameters":{"restore_from_latest_snapshot_of":"src"}}`
@@ -182,7 +179,7 @@ func TestElastiCacheRestoreFromSnapshot(t *testing.T) {
 	}
 	same := strings.Replace(other, "space-2", "space-1", 1)
 	h.must(t, 202, "PUT", "/v2/service_instances/copy?accepts_incomplete=true", same)
-	creates := h.ec.calls("CreateReplicationGroup")
+	creates := h.ec.Calls("CreateReplicationGroup")
 	if len(creates) != 2 || creates[1].Get("SnapshotName") != "newest" {
 		t.Fatalf("creates: %v", creates)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redoubt-proxy/redoubt/internal/broker/ectest"
 	"github.com/redoubt-proxy/redoubt/internal/config"
 	"github.com/redoubt-proxy/redoubt/internal/controlplane"
 	"github.com/redoubt-proxy/redoubt/internal/model"
@@ -44,7 +45,7 @@ type harness struct {
 	plane *controlplane.Plane
 	st    *store.Bolt
 	srv   *httptest.Server
-	ec    *ecStandIn
+	ec    *ectest.StandIn
 	up    *redistest.Server
 }
 
@@ -91,7 +92,7 @@ func newHarness(t *testing.T, fileTenants ...model.Tenant) *harness {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	h := &harness{ec: newECStandIn(t), up: redistest.Start(t)}
+	h := &harness{ec: ectest.Start(t), up: redistest.Start(t)}
 	st, err := store.Open(filepath.Join(t.TempDir(), "redoubt.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +100,7 @@ func newHarness(t *testing.T, fileTenants ...model.Tenant) *harness {
 	t.Cleanup(func() { st.Close() })
 	h.st = st
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	b, err := Open(Options{Config: testConfig(h.ec.srv.URL), StatePath: filepath.Join(t.TempDir(), "broker.db"), Log: log})
+	b, err := Open(Options{Config: testConfig(h.ec.URL), StatePath: filepath.Join(t.TempDir(), "broker.db"), Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

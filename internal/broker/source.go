@@ -43,7 +43,7 @@ func (s *Source) Load(context.Context) (model.Part, error) {
 		part.Upstreams[in.Upstream] = model.Upstream{
 			Name:    in.Upstream,
 			Address: in.Address,
-			TLS:     model.UpstreamTLS{Enabled: true},
+			TLS:     model.UpstreamTLS{Enabled: true, CAFile: plan.TLSCAFile},
 			Auth: model.UpstreamAuth{Mode: model.AuthAWSIAM, Username: plan.IAMUser, CacheName: in.GroupID,
 				Region: plan.Region},
 		}

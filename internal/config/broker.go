@@ -84,6 +84,9 @@ type BrokerPlan struct {
 	// auth mode aws-iam.
 	IAMUser     string `yaml:"iam_user"`
 	UserGroupID string `yaml:"user_group_id"`
+	// TLSCAFile verifies the caches' TLS certificates with this CA instead
+	// of the system roots (a private CA, a local stand-in).
+	TLSCAFile string `yaml:"tls_ca_file"`
 	// AWSEndpoint overrides the ElastiCache API endpoint (a VPC endpoint,
 	// or a local stand-in in tests).
 	AWSEndpoint string `yaml:"aws_endpoint"`
@@ -268,5 +271,8 @@ func validateElastiCachePlan(p *problems, path string, pl *BrokerPlan) {
 	}
 	if len(pl.Upstreams) > 0 {
 		p.add(path+".upstreams", "only for kind shared")
+	}
+	if pl.TLSCAFile != "" {
+		checkCAFile(p, path+".tls_ca_file", pl.TLSCAFile)
 	}
 }

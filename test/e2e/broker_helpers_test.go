@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 const (
@@ -102,3 +103,5 @@ func (g *brokerGateway) bindCreds(t testing.TB, instance, binding string) map[st
 	}
 	return c
 }
+
+func newHTTPClient() *http.Client { return &http.Client{Timeout: 30 * time.Second} }

@@ -1,8 +1,13 @@
-package broker
+// Package ectest is a local stand-in for the ElastiCache Query API, for
+// tests: no AWS endpoint can be reached from the machines the tests run
+// on, so the real SDK client is pointed at it with its endpoint override
+// (a broker plan's aws_endpoint).
+package ectest
 
 import (
 	"fmt"
 	"html"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -11,14 +16,16 @@ import (
 	"testing"
 )
 
-// ecStandIn is a local stand-in for the ElastiCache Query API: no AWS
-// endpoint can be reached from the test machines, so the real SDK client
-// is pointed at it with its endpoint override (aws_endpoint). It keeps
-// replication groups in memory, moves them from creating to available and
-// from deleting to gone over successive Describe calls, and records every
-// request for the test to assert on.
-type ecStandIn struct {
-	srv *httptest.Server
+// StandIn keeps replication groups in memory, moves them from creating
+// (or modifying) to available and from deleting to gone over successive
+// Describe calls, and records every request for the test to assert on.
+type StandIn struct {
+	// URL is the endpoint to give the SDK.
+	URL string
+	// Primary, when set, is the host:port every group reports as its
+	// primary endpoint (a local TLS front); else a made-up AWS name.
+	Primary string
+	srv     *httptest.Server
 
 	mu       sync.Mutex
 	requests []url.Values
@@ -28,7 +35,7 @@ type ecStandIn struct {
 	// "deleting", "modifying").
 	describesUntilReady int
 	// snapshots by replication group ID.
-	snapshots map[string][]standInSnapshot
+	snapshots map[string][]snapshot
 }
 
 type standInGroup struct {
@@ -37,18 +44,20 @@ type standInGroup struct {
 	describes                 int
 }
 
-type standInSnapshot struct{ name, created string }
+type snapshot struct{ name, created string }
 
-func newECStandIn(t *testing.T) *ecStandIn {
-	s := &ecStandIn{groups: map[string]*standInGroup{}, pgroups: map[string]bool{},
-		snapshots: map[string][]standInSnapshot{}, describesUntilReady: 1}
+// Start runs a stand-in until the test ends.
+func Start(tb testing.TB) *StandIn {
+	s := &StandIn{groups: map[string]*standInGroup{}, pgroups: map[string]bool{},
+		snapshots: map[string][]snapshot{}, describesUntilReady: 1}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.srv.Close)
+	s.URL = s.srv.URL
+	tb.Cleanup(s.srv.Close)
 	return s
 }
 
-// calls returns the recorded requests of one action.
-func (s *ecStandIn) calls(action string) []url.Values {
+// Calls returns the recorded requests of one action.
+func (s *StandIn) Calls(action string) []url.Values {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []url.Values
@@ -60,7 +69,30 @@ func (s *ecStandIn) calls(action string) []url.Values {
 	return out
 }
 
-func (s *ecStandIn) serve(w http.ResponseWriter, r *http.Request) {
+// Requests returns every recorded request.
+func (s *StandIn) Requests() []url.Values {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]url.Values(nil), s.requests...)
+}
+
+// SetTag changes a tag of an existing group.
+func (s *StandIn) SetTag(group, key, value string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g, ok := s.groups[group]; ok {
+		g.tags[key] = value
+	}
+}
+
+// AddSnapshot gives a group a snapshot (created: RFC 3339).
+func (s *StandIn) AddSnapshot(group, name, created string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.snapshots[group] = append(s.snapshots[group], snapshot{name, created})
+}
+
+func (s *StandIn) serve(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil || r.Method != http.MethodPost {
 		http.Error(w, "want a form POST", http.StatusBadRequest)
 		return
@@ -87,7 +119,7 @@ func (s *ecStandIn) serve(w http.ResponseWriter, r *http.Request) {
 			g.tags[f.Get(fmt.Sprintf("Tags.Tag.%d.Key", i))] = f.Get(fmt.Sprintf("Tags.Tag.%d.Value", i))
 		}
 		s.groups[id] = g
-		s.reply(w, action, groupXML(g))
+		s.reply(w, action, s.groupXML(g))
 	case "DescribeReplicationGroups":
 		g, ok := s.groups[id]
 		if !ok {
@@ -105,7 +137,7 @@ func (s *ecStandIn) serve(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		s.reply(w, action, "<ReplicationGroups>"+groupXML(g)+"</ReplicationGroups>")
+		s.reply(w, action, "<ReplicationGroups>"+s.groupXML(g)+"</ReplicationGroups>")
 	case "ModifyReplicationGroup", "IncreaseReplicaCount", "DecreaseReplicaCount", "DeleteReplicationGroup":
 		g, ok := s.groups[id]
 		if !ok {
@@ -123,7 +155,7 @@ func (s *ecStandIn) serve(w http.ResponseWriter, r *http.Request) {
 		if nt := f.Get("CacheNodeType"); nt != "" {
 			g.nodeType = nt
 		}
-		s.reply(w, action, groupXML(g))
+		s.reply(w, action, s.groupXML(g))
 	case "ListTagsForResource":
 		var b strings.Builder
 		for _, g := range s.groups {
@@ -160,20 +192,24 @@ func (s *ecStandIn) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func groupXML(g *standInGroup) string {
+func (s *StandIn) groupXML(g *standInGroup) string {
+	host, port := "master."+g.id+".abc123.euw1.cache.amazonaws.com", "6379"
+	if s.Primary != "" {
+		host, port, _ = net.SplitHostPort(s.Primary)
+	}
 	return fmt.Sprintf("<ReplicationGroup><ReplicationGroupId>%s</ReplicationGroupId><ARN>%s</ARN><Status>%s</Status>"+
 		"<CacheNodeType>%s</CacheNodeType><NodeGroups><NodeGroup><NodeGroupId>0001</NodeGroupId>"+
-		"<PrimaryEndpoint><Address>master.%s.abc123.euw1.cache.amazonaws.com</Address><Port>6379</Port></PrimaryEndpoint>"+
-		"</NodeGroup></NodeGroups></ReplicationGroup>", g.id, g.arn, g.status, g.nodeType, g.id)
+		"<PrimaryEndpoint><Address>%s</Address><Port>%s</Port></PrimaryEndpoint>"+
+		"</NodeGroup></NodeGroups></ReplicationGroup>", g.id, g.arn, g.status, g.nodeType, host, port)
 }
 
-func (s *ecStandIn) reply(w http.ResponseWriter, action, inner string) {
+func (s *StandIn) reply(w http.ResponseWriter, action, inner string) {
 	w.Header().Set("Content-Type", "text/xml")
 	fmt.Fprintf(w, `<%sResponse xmlns="http://elasticache.amazonaws.com/doc/2015-02-02/"><%sResult>%s</%sResult>`+
 		`<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></%sResponse>`, action, action, inner, action, action)
 }
 
-func (s *ecStandIn) fault(w http.ResponseWriter, status int, code, msg string) {
+func (s *StandIn) fault(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "text/xml")
 	w.WriteHeader(status)
 	fmt.Fprintf(w, `<ErrorResponse xmlns="http://elasticache.amazonaws.com/doc/2015-02-02/"><Error><Type>Sender</Type>`+
