@@ -111,6 +111,12 @@ func (b *Broker) provisionElastiCache(ctx context.Context, in Instance, plan *co
 	}
 	if _, err := ec.CreateReplicationGroup(ctx, input); err != nil {
 		if awsCode(err) != "ReplicationGroupAlreadyExists" {
+			if in.ParamGroup != "" { // made for this group only: do not leave it behind
+				if _, derr := ec.DeleteCacheParameterGroup(ctx, &elasticache.DeleteCacheParameterGroupInput{
+					CacheParameterGroupName: aws.String(in.ParamGroup)}); derr != nil {
+					b.log.Warn("cache parameter group left behind", "group", in.ParamGroup, "err", derr)
+				}
+			}
 			return none, b.internal("provision", in.ID, fmt.Errorf("create replication group %s: %w", in.GroupID, err))
 		}
 		// A provision retried after its record was lost: adopt the group

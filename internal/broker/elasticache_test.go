@@ -188,3 +188,20 @@ func TestElastiCacheRestoreFromSnapshot(t *testing.T) {
 func tagKey(i int) string   { return "Tags.Tag." + itoa(i) + ".Key" }
 func tagValue(i int) string { return "Tags.Tag." + itoa(i) + ".Value" }
 func itoa(i int) string     { return string(rune('0' + i)) }
+
+// A create that fails removes the parameter group made for it.
+func TestElastiCacheFailedCreateLeavesNoParameterGroup(t *testing.T) {
+	h := newHarness(t)
+	h.ec.FailNext("CreateReplicationGroup", "InsufficientCacheClusterCapacity")
+	body := `{"service_id":"` + svcID + `","plan_id":"` + smallID + `","parameters":{"maxmemory_policy":"noeviction"}}`
+	res := h.do(t, request{method: "PUT", path: "/v2/service_instances/x?accepts_incomplete=true", body: body})
+	if res.status != 500 || strings.Contains(res.raw, "InsufficientCacheClusterCapacity") {
+		t.Fatalf("failed create: %d %s (the AWS cause belongs in the log only)", res.status, res.raw)
+	}
+	if d := h.ec.Calls("DeleteCacheParameterGroup"); len(d) != 1 || d[0].Get("CacheParameterGroupName") != GroupID("x")+"-params" {
+		t.Fatalf("DeleteCacheParameterGroup: %v", d)
+	}
+	if _, ok := h.b.state.Get("x"); ok {
+		t.Fatal("a failed create left a record")
+	}
+}

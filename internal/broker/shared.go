@@ -34,6 +34,10 @@ func (b *Broker) provisionShared(ctx context.Context, in *Instance, plan *config
 			t := model.Tenant{Name: in.Tenant, Upstream: up, DB: &db, Role: model.RoleReadWrite}
 			if _, err := b.plane.PutTenant(ctx, t); err != nil {
 				var ve *controlplane.ValidationError
+				var se *controlplane.SourceError
+				if errors.As(err, &se) {
+					return conflict("tenant %s is defined by source %s; choose another instance ID", in.Tenant, se.Source)
+				}
 				if errors.As(err, &ve) {
 					// Taken meanwhile (by the admin API): try the next one.
 					b.log.Warn("free DB refused", "upstream", up, "db", db, "err", err)

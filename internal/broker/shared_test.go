@@ -75,3 +75,21 @@ func TestSharedSkipsDBsUsedUnderAnotherName(t *testing.T) {
 		t.Fatalf("instance got DB %d; DB 1 is the file tenant's", in.DB)
 	}
 }
+
+// An instance whose tenant name a file tenant already has is a conflict,
+// and the file tenant is untouched.
+func TestSharedTenantNameOwnedByFile(t *testing.T) {
+	one := 1
+	h := newHarness(t, model.Tenant{Name: "osb-taken", Upstream: "main", DB: &one, Role: model.RoleReadOnly})
+	before := h.fingerprint(t)
+	res := h.do(t, request{method: "PUT", path: "/v2/service_instances/taken", body: `{"service_id":"` + svcID + `","plan_id":"` + sharedID + `"}`})
+	if res.status != 409 || !strings.Contains(res.raw, "defined by source file") {
+		t.Fatalf("%d %s", res.status, res.raw)
+	}
+	if h.fingerprint(t) != before {
+		t.Fatal("state changed")
+	}
+	if tn, _ := h.plane.Current().Snapshot.Tenant("osb-taken"); tn.Role != model.RoleReadOnly || tn.Source != model.SourceFile {
+		t.Fatalf("file tenant changed: %+v", tn)
+	}
+}

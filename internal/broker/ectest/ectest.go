@@ -36,6 +36,8 @@ type StandIn struct {
 	describesUntilReady int
 	// snapshots by replication group ID.
 	snapshots map[string][]snapshot
+	// failNext: action -> error code its next call answers with.
+	failNext map[string]string
 }
 
 type standInGroup struct {
@@ -49,7 +51,7 @@ type snapshot struct{ name, created string }
 // Start runs a stand-in until the test ends.
 func Start(tb testing.TB) *StandIn {
 	s := &StandIn{groups: map[string]*standInGroup{}, pgroups: map[string]bool{},
-		snapshots: map[string][]snapshot{}, describesUntilReady: 1}
+		snapshots: map[string][]snapshot{}, failNext: map[string]string{}, describesUntilReady: 1}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	tb.Cleanup(s.srv.Close)
@@ -74,6 +76,13 @@ func (s *StandIn) Requests() []url.Values {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]url.Values(nil), s.requests...)
+}
+
+// FailNext makes the next call of action fail with the API error code.
+func (s *StandIn) FailNext(action, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNext[action] = code
 }
 
 // SetTag changes a tag of an existing group.
@@ -107,6 +116,11 @@ func (s *StandIn) serve(w http.ResponseWriter, r *http.Request) {
 	s.requests = append(s.requests, f)
 	action := f.Get("Action")
 	id := f.Get("ReplicationGroupId")
+	if code, ok := s.failNext[action]; ok {
+		delete(s.failNext, action)
+		s.fault(w, 400, code, "the stand-in was told to fail")
+		return
+	}
 	switch action {
 	case "CreateReplicationGroup":
 		if _, ok := s.groups[id]; ok {
