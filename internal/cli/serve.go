@@ -60,6 +60,14 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		defer b.Close()
 		sources, st = append(sources, b), b
 	}
+	brk, err := openBroker(cfg, log)
+	if err != nil {
+		return configErr(err)
+	}
+	if brk != nil {
+		defer brk.Close()
+		sources = append(sources, brk.Source())
+	}
 	srv := proxy.New(proxy.Options{Logger: log, Directory: tenant.NewDirectory(nil, nil), Limits: cfg.Limits})
 	plane := controlplane.New(controlplane.Options{
 		Sources: sources,
@@ -106,6 +114,15 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		}
 		defer a.Close()
 		log.Info("admin listening", "address", a.Addr())
+	}
+	if brk != nil {
+		brk.Attach(plane)
+		bs, err := listenBroker(brk, cfg.Broker)
+		if err != nil {
+			return runtimeErr(err)
+		}
+		defer bs.Close()
+		log.Info("service broker listening", "address", bs.Addr())
 	}
 	go plane.Run(ctx)
 	go watchCerts(ctx, log, certs)
