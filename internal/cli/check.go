@@ -25,6 +25,7 @@ func newCheckCmd(stdout io.Writer) *cobra.Command {
 			if _, err := tenant.Build(cfg, nil, nil); err != nil {
 				return configErr(fmt.Errorf("%s: %w", path, err))
 			}
+			checkProvidedUsers(cmd.Context(), cfg, stdout)
 			fmt.Fprintf(stdout, "%s: ok (%d listeners, %d upstreams, %d tenants)\n", path, len(cfg.Listen), len(cfg.Upstreams), len(cfg.Tenants))
 			return nil
 		},

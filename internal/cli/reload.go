@@ -12,6 +12,7 @@ import (
 	"github.com/redoubt-proxy/redoubt/internal/config"
 	"github.com/redoubt-proxy/redoubt/internal/proxy"
 	"github.com/redoubt-proxy/redoubt/internal/tenant"
+	"github.com/redoubt-proxy/redoubt/internal/tenantuser"
 )
 
 // reloader re-reads the configuration on SIGHUP and when the file changes
@@ -25,6 +26,7 @@ type reloader struct {
 	creds  *credsFactory
 	listen []config.Listener
 	stamp  fileStamp
+	users  *tenantuser.Manager // managed per-tenant upstream users
 }
 
 type fileStamp struct {
@@ -68,7 +70,8 @@ func (r *reloader) reload(why string) {
 		r.log.Error("reload refused, keeping the running configuration", "why", why, "err", err)
 		return
 	}
-	dir, err := tenant.Build(cfg, r.creds.get, time.Now)
+	r.users.Sync(context.Background(), cfg, adminTargets(r.creds.get))
+	dir, err := tenant.BuildWith(cfg, r.creds.get, r.users.Credentials, time.Now)
 	if err != nil {
 		r.log.Error("reload refused, keeping the running configuration", "why", why, "err", err)
 		return

@@ -16,6 +16,7 @@ import (
 	"github.com/redoubt-proxy/redoubt/internal/config"
 	"github.com/redoubt-proxy/redoubt/internal/proxy"
 	"github.com/redoubt-proxy/redoubt/internal/tenant"
+	"github.com/redoubt-proxy/redoubt/internal/tenantuser"
 )
 
 func newServeCmd(stderr io.Writer) *cobra.Command {
@@ -40,7 +41,9 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	}
 	log := newLogger(cfg.Log, stderr)
 	creds := newCredsFactory(ctx, log)
-	dir, err := tenant.Build(cfg, creds.get, time.Now)
+	users := tenantuser.New(log)
+	users.Sync(ctx, cfg, adminTargets(creds.get))
+	dir, err := tenant.BuildWith(cfg, creds.get, users.Credentials, time.Now)
 	if err != nil {
 		return runtimeErr(fmt.Errorf("%s: %w", path, err))
 	}
@@ -63,7 +66,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		defer a.Close()
 		log.Info("admin listening", "address", a.Addr())
 	}
-	r := &reloader{path: path, srv: srv, log: log, creds: creds, listen: cfg.Listen}
+	r := &reloader{path: path, srv: srv, log: log, creds: creds, listen: cfg.Listen, users: users}
 	go r.run(ctx)
 	log.Info("redoubt serving", "version", Version, "listeners", srv.Addrs(), "tenants", len(cfg.Tenants))
 	return srv.Serve(ctx)

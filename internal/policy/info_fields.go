@@ -10,9 +10,9 @@ package policy
 type infoTreatment uint8
 
 const (
-	infoDrop infoTreatment = iota // the line is removed
-	infoKeep                      // the line is passed unchanged
-	infoOwnDB                     // Keyspace: only the pinned DB's line
+	infoDrop  infoTreatment = iota // the line is removed
+	infoKeep                       // the line is passed unchanged
+	infoOwnDB                      // Keyspace: only the pinned DB's line
 )
 
 // infoField is one row of the table: a field name, or a prefix for the

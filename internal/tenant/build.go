@@ -15,6 +15,12 @@ type CredsFunc func(upstreamName string, a config.UpstreamAuth) (upstream.Creden
 
 // Build turns a validated configuration into a directory.
 func Build(cfg *config.Config, creds CredsFunc, now func() time.Time) (*Directory, error) {
+	return BuildWith(cfg, creds, nil, now)
+}
+
+// BuildWith is Build with the logins of managed per-tenant upstream users
+// (upstreams.NAME.tenant_users: managed).
+func BuildWith(cfg *config.Config, creds CredsFunc, managed ManagedCredsFunc, now func() time.Time) (*Directory, error) {
 	if creds == nil {
 		creds = func(_ string, a config.UpstreamAuth) (upstream.Credentials, error) {
 			return upstream.StaticCreds(a), nil
@@ -48,6 +54,9 @@ func Build(cfg *config.Config, creds CredsFunc, now func() time.Time) (*Director
 			r.DB = *ct.DB
 		}
 		iamTimers(r, u.Auth)
+		if err := withTenantUser(r, u, ct.Upstream, ct, creds, managed); err != nil {
+			return nil, fmt.Errorf("tenants[%d]: %w", i, err)
+		}
 		hasSecret := ct.SecretSHA256 != "" || ct.SecretEnv != ""
 		tenants = append(tenants, NewTenant(ct.Name, ct.SecretDigest, hasSecret, r))
 	}

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -49,9 +50,36 @@ type Conn struct {
 	ClientID int64
 }
 
+// Repairer is implemented by Credentials that can fix a refused login
+// (managed per-tenant users: the upstream restarted without them).
+type Repairer interface {
+	Repair(ctx context.Context) error
+}
+
+// errLoginRefused marks an AUTH or HELLO AUTH the upstream refused
+// (WRONGPASS, NOAUTH, ...).
+var errLoginRefused = errors.New("login refused")
+
 // Dial connects to t, logs in and selects the DB. Every failure is wrapped
 // with context for the log; callers show clients only ErrUnavailable.
+// When the login is refused and t's credentials are a Repairer, they are
+// repaired and the dial is tried once more.
 func Dial(ctx context.Context, t *Target, opts LoginOptions) (*Conn, error) {
+	c, err := dialOnce(ctx, t, opts)
+	if err == nil || !errors.Is(err, errLoginRefused) {
+		return c, err
+	}
+	r, ok := t.Creds.(Repairer)
+	if !ok {
+		return nil, err
+	}
+	if rerr := r.Repair(ctx); rerr != nil {
+		return nil, fmt.Errorf("%w (repair: %v)", err, rerr)
+	}
+	return dialOnce(ctx, t, opts)
+}
+
+func dialOnce(ctx context.Context, t *Target, opts LoginOptions) (*Conn, error) {
 	timeout := t.DialTimeout
 	if timeout <= 0 {
 		timeout = 5 * time.Second
@@ -174,6 +202,9 @@ func login(ctx context.Context, conn net.Conn, t *Target, opts LoginOptions) (*C
 		}
 		if v.Type == '-' || v.Type == '!' {
 			// The error text comes from the upstream and names no secret.
+			if (step == "auth" || step == "hello") && (bytes.HasPrefix(v.Str, []byte("WRONGPASS")) || bytes.HasPrefix(v.Str, []byte("NOAUTH"))) {
+				return nil, fmt.Errorf("upstream %s refused %s: %s: %w", t.Name, step, errText(v), errLoginRefused)
+			}
 			return nil, fmt.Errorf("upstream %s refused %s: %s", t.Name, step, errText(v))
 		}
 		if step == "id" {
