@@ -100,6 +100,7 @@ func (s *Server) inspect(cn *conn, up *upstream.Conn, lg *login) {
 		in.reauthEvery = route.ReauthEvery
 		in.nextReauth = time.Now().Add(jitter(route.ReauthEvery))
 	}
+	cn.sess.inspector.Store(in)
 	in.cr = newSockReader(cn.c, s.bufs, cn.buf)
 	cn.buf = nil
 	if cn.startLoopInspect(in) {

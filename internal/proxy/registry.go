@@ -24,6 +24,9 @@ type Session struct {
 	// upstreamID is the upstream's CLIENT ID for this session's connection
 	// (inspected sessions), so CLIENT LIST can show a tenant its own.
 	upstreamID atomic.Int64
+	// inspector is the inspecting relay of the session, if any (PUBSUB
+	// NUMPAT counts the patterns of all a tenant's sessions).
+	inspector atomic.Pointer[inspector]
 	mu         sync.Mutex
 	client     net.Conn
 	up         net.Conn
