@@ -159,22 +159,20 @@ func (c *creds) Credentials(context.Context) (string, string, error) {
 	return u.name, u.pass, nil
 }
 
-// repairEvery bounds how often failed logins re-apply an upstream's users:
-// after an upstream restart every session's login fails at once.
-const repairEvery = time.Second
-
 // Repair implements upstream.Repairer: a login with the user was refused
 // (WRONGPASS, NOAUTH: the upstream restarted without them, or someone
-// deleted or changed them), so apply the users again.
-func (c *creds) Repair(ctx context.Context) error {
+// deleted or changed them), so apply the users again, unless that was done
+// after since: after an upstream restart every session's login fails at
+// once, and one apply serves them all.
+func (c *creds) Repair(ctx context.Context, since time.Time) error {
 	c.m.mu.Lock()
 	defer c.m.mu.Unlock()
 	s, ok := c.m.servers[c.address]
 	if !ok {
 		return errors.New("no managed users for this upstream")
 	}
-	if time.Since(s.applied) < repairEvery {
-		return nil // just done by another session's login
+	if s.applied.After(since) {
+		return nil // done by another session's login meanwhile
 	}
 	c.m.log.Warn("tenant users: upstream refused a managed user; applying the users again", "upstream", s.admin.Name, "tenant", c.tenant)
 	return c.m.applyLocked(ctx, s)

@@ -53,7 +53,9 @@ type Conn struct {
 // Repairer is implemented by Credentials that can fix a refused login
 // (managed per-tenant users: the upstream restarted without them).
 type Repairer interface {
-	Repair(ctx context.Context) error
+	// Repair fixes the login unless that was done after since (when the
+	// failed attempt began): many sessions fail at once after a restart.
+	Repair(ctx context.Context, since time.Time) error
 }
 
 // errLoginRefused marks an AUTH or HELLO AUTH the upstream refused
@@ -65,6 +67,7 @@ var errLoginRefused = errors.New("login refused")
 // When the login is refused and t's credentials are a Repairer, they are
 // repaired and the dial is tried once more.
 func Dial(ctx context.Context, t *Target, opts LoginOptions) (*Conn, error) {
+	start := time.Now()
 	c, err := dialOnce(ctx, t, opts)
 	if err == nil || !errors.Is(err, errLoginRefused) {
 		return c, err
@@ -73,7 +76,7 @@ func Dial(ctx context.Context, t *Target, opts LoginOptions) (*Conn, error) {
 	if !ok {
 		return nil, err
 	}
-	if rerr := r.Repair(ctx); rerr != nil {
+	if rerr := r.Repair(ctx, start); rerr != nil {
 		return nil, fmt.Errorf("%w (repair: %v)", err, rerr)
 	}
 	return dialOnce(ctx, t, opts)
