@@ -27,9 +27,9 @@ type Session struct {
 	// inspector is the inspecting relay of the session, if any (PUBSUB
 	// NUMPAT counts the patterns of all a tenant's sessions).
 	inspector atomic.Pointer[inspector]
-	mu         sync.Mutex
-	client     net.Conn
-	up         net.Conn
+	mu        sync.Mutex
+	client    net.Conn
+	up        net.Conn
 	// kill ends a session whose sockets have moved to an event loop (the
 	// net.Conns above are closed then).
 	kill   func()
