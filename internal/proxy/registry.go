@@ -24,17 +24,18 @@ type Session struct {
 	// upstreamID is the upstream's CLIENT ID for this session's connection
 	// (inspected sessions), so CLIENT LIST can show a tenant its own.
 	upstreamID atomic.Int64
-	// inspector is the inspecting relay of the session, if any (PUBSUB
-	// NUMPAT counts the patterns of all a tenant's sessions).
-	inspector atomic.Pointer[inspector]
-	mu        sync.Mutex
-	client    net.Conn
-	up        net.Conn
+	mu         sync.Mutex
+	client     net.Conn
+	up         net.Conn
 	// kill ends a session whose sockets have moved to an event loop (the
 	// net.Conns above are closed then).
 	kill   func()
 	closed bool
 	reason string
+
+	// inspector is the inspecting relay of the session, if any (PUBSUB
+	// NUMPAT counts the patterns of all a tenant's sessions).
+	inspector atomic.Pointer[inspector]
 }
 
 // Identity is nil until the session has logged in.
