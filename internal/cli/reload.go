@@ -70,12 +70,13 @@ func (r *reloader) reload(why string) {
 		r.log.Error("reload refused, keeping the running configuration", "why", why, "err", err)
 		return
 	}
-	r.users.Sync(context.Background(), cfg, adminTargets(r.creds.get))
 	dir, err := tenant.BuildWith(cfg, r.creds.get, r.users.Credentials, time.Now)
 	if err != nil {
 		r.log.Error("reload refused, keeping the running configuration", "why", why, "err", err)
 		return
 	}
+	// Only a configuration that built changes the managed users.
+	r.users.Sync(context.Background(), cfg, adminTargets(r.creds.get))
 	if !reflect.DeepEqual(cfg.Listen, r.listen) {
 		r.log.Warn("listener changes take effect at the next restart")
 	}

@@ -42,11 +42,11 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	log := newLogger(cfg.Log, stderr)
 	creds := newCredsFactory(ctx, log)
 	users := tenantuser.New(log)
-	users.Sync(ctx, cfg, adminTargets(creds.get))
 	dir, err := tenant.BuildWith(cfg, creds.get, users.Credentials, time.Now)
 	if err != nil {
 		return runtimeErr(fmt.Errorf("%s: %w", path, err))
 	}
+	users.Sync(ctx, cfg, adminTargets(creds.get))
 	specs, err := listenerSpecs(cfg)
 	if err != nil {
 		return configErr(err)

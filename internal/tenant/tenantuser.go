@@ -8,8 +8,8 @@ import (
 )
 
 // ManagedCredsFunc returns the login of tenant's managed upstream user on
-// the upstream at address, or nil when it has none (tenantuser.Manager's
-// Credentials).
+// the upstream at address (tenantuser.Manager's Credentials, which looks
+// the user up at each login).
 type ManagedCredsFunc func(address, tenant string) upstream.Credentials
 
 // withTenantUser gives r the tenant's own upstream login when the upstream
@@ -20,8 +20,8 @@ type ManagedCredsFunc func(address, tenant string) upstream.Credentials
 //
 // provided: tenants[].upstream_user with upstream_password_env, through
 // creds (an aws-iam upstream signs an IAM token for that user instead).
-// managed: managed(address, tenant); nil managed (redoubt check) or no
-// user yet leaves the upstream's own login, with scripts refused.
+// managed: managed(address, tenant); with nil managed (redoubt check)
+// the route keeps the upstream's own login, with scripts refused.
 func withTenantUser(r *Route, u config.Upstream, upstreamName string, ct *config.Tenant, creds CredsFunc, managed ManagedCredsFunc) error {
 	var c upstream.Credentials
 	switch u.TenantUsers {

@@ -128,15 +128,12 @@ func (m *Manager) Sync(ctx context.Context, cfg *config.Config, admin AdminFunc)
 }
 
 // Credentials returns the login of tenant's managed user on the upstream
-// at address, or nil when there is none (not a managed upstream). The
-// returned value repairs the users when a login with them is refused.
+// at address. The user is looked up at each login, so routes can be built
+// before Sync has run with their configuration (a reload builds first and
+// syncs only what built): a login for a user Sync does not know fails, and
+// the session gets "upstream unavailable", never the upstream's own login.
+// The returned value repairs the users when a login with them is refused.
 func (m *Manager) Credentials(address, tenant string) upstream.Credentials {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.servers[address]
-	if !ok || s.users[tenant] == nil {
-		return nil
-	}
 	return &creds{m: m, address: address, tenant: tenant}
 }
 
