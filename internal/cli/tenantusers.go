@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/redoubt-proxy/redoubt/internal/config"
 	"github.com/redoubt-proxy/redoubt/internal/tenantuser"
@@ -49,8 +50,9 @@ func checkProvidedUsers(ctx context.Context, cfg *config.Config, w io.Writer) {
 			fmt.Fprintf(w, "warning: upstreams.%s: %v\n", name, err)
 			continue
 		}
+		unreachable := false
 		for i, ten := range cfg.Tenants {
-			if ten.Upstream != name {
+			if ten.Upstream != name || unreachable {
 				continue
 			}
 			db := 0
@@ -59,6 +61,10 @@ func checkProvidedUsers(ctx context.Context, cfg *config.Config, w io.Writer) {
 			}
 			open, err := tenantuser.Escapes(ctx, t, ten.UpstreamUser, db)
 			switch {
+			case err != nil && strings.HasPrefix(err.Error(), "dial upstream"):
+				// One timeout per upstream, not one per tenant.
+				fmt.Fprintf(w, "warning: upstreams.%s: could not verify its tenants' upstream users: %v\n", name, err)
+				unreachable = true
 			case err != nil:
 				fmt.Fprintf(w, "warning: tenants[%d].upstream_user %q: could not verify that it stays in DB %d: %v\n", i, ten.UpstreamUser, db, err)
 			case len(open) > 0:
