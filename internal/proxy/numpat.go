@@ -28,3 +28,15 @@ func (r *Registry) tenantPatternCount(tenant, address string) int {
 	}
 	return len(set)
 }
+
+// tenantPatterns is PUBSUB NUMPAT's answer for this session's tenant (the
+// session's own patterns while it has no identity, which a logged-in
+// session always has).
+func (in *inspector) tenantPatterns() int {
+	if id := in.cn.sess.Identity(); id != nil {
+		return in.srv.reg.tenantPatternCount(id.Tenant, in.route.Target.Address)
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return len(in.subs[subPattern])
+}

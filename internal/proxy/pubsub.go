@@ -85,8 +85,7 @@ func (in *inspector) pubsub(c *command.Command, args [][]byte) {
 		// The server's figure counts every tenant's patterns; answer with
 		// the tenant's own (all its sessions on this upstream) instead of
 		// leaking others' activity.
-		n := in.srv.reg.tenantPatternCount(in.cn.sess.Identity().Tenant, in.route.Target.Address)
-		in.local(resp.AppendInt(nil, int64(n)))
+		in.local(resp.AppendInt(nil, int64(in.tenantPatterns())))
 	default:
 		in.deny("ERR '" + c.Name + "' is not supported through redoubt on a shared upstream")
 	}
