@@ -3,7 +3,10 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
+	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -292,5 +295,63 @@ func TestTenantUserCheck(t *testing.T) {
 	}
 	if strings.Contains(out, tuAdminPass) || strings.Contains(out, tuDoraPass) {
 		t.Error("check printed a password")
+	}
+}
+
+// TestTenantUserUpstreamRestart: the upstream restarts (no ACL file, so
+// the managed users are gone); the next login is refused with WRONGPASS,
+// redoubt applies the users again, and the tenant works, scripts included.
+func TestTenantUserUpstreamRestart(t *testing.T) {
+	port := redistest.FreePort(t)
+	dir := t.TempDir()
+	start := func() *exec.Cmd {
+		cmd := exec.Command(redistest.Binary(t), "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+			"--save", "", "--appendonly", "no", "--dir", dir, "--requirepass", tuAdminPass, "--loglevel", "warning")
+		mustOK(t, cmd.Start())
+		waitFor(t, 10*time.Second, "redis-server up", func() bool {
+			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 200*time.Millisecond)
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		})
+		return cmd
+	}
+	srv := start()
+	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
+	t.Setenv("TU_ADMIN_PASSWORD", tuAdminPass)
+	t.Setenv("ALICE_TU_SECRET", tuSecrets["alice"])
+	t.Setenv("CAROL_TU_SECRET", tuSecrets["carol"])
+	addr := freeAddr(t)
+	gw := startGateway(t, fmt.Sprintf(`
+listen: [{address: %s}]
+upstreams:
+  managed: {address: 127.0.0.1:%d, auth: {mode: password, password_env: TU_ADMIN_PASSWORD}, tenant_users: managed}
+tenants:
+  - {name: alice, secret_env: ALICE_TU_SECRET, upstream: managed, db: 3, role: readwrite}
+  - {name: carol, secret_env: CAROL_TU_SECRET, upstream: managed, db: 4, role: readwrite}
+`, addr, port), addr)
+	e := &tuEnv{addr: addr}
+	ctx := context.Background()
+	if err := e.tenant(t, "alice").Eval(ctx, "return redis.call('set', KEYS[1], '1')", []string{"k"}).Err(); err != nil {
+		t.Fatalf("before the restart: %v", err)
+	}
+	_ = srv.Process.Kill()
+	_ = srv.Wait()
+	srv = start()
+	got, err := e.tenant(t, "alice").Eval(ctx, "redis.call('set', KEYS[1], '2') return redis.call('get', KEYS[1])", []string{"k"}).Text()
+	if err != nil || got != "2" {
+		t.Fatalf("after the restart: %q, %v", got, err)
+	}
+	admin := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), Password: tuAdminPass, DB: 3, Protocol: 2, DisableIdentity: true})
+	defer admin.Close()
+	if v := admin.Get(ctx, "k").Val(); v != "2" {
+		t.Errorf("DB 3 after the restart: k = %q, want 2", v)
+	}
+	if r := admin.Do(ctx, "ACL", "DRYRUN", "redoubt-alice", "SELECT", "4").Val(); r == "OK" {
+		t.Error("the re-created redoubt-alice may SELECT 4")
+	}
+	if !strings.Contains(gw.Log.String(), "applying the users again") {
+		t.Error("the gateway did not log the repair")
 	}
 }
