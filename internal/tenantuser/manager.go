@@ -44,6 +44,7 @@ type server struct {
 type user struct {
 	name, pass string
 	db         int
+	readOnly   bool
 }
 
 // New returns a Manager with no users.
@@ -91,7 +92,7 @@ func (m *Manager) Sync(ctx context.Context, cfg *config.Config, admin AdminFunc)
 			if t.DB != nil {
 				db = *t.DB
 			}
-			s.users[t.Name] = &user{name: UserName(t.Name), db: db}
+			s.users[t.Name] = &user{name: UserName(t.Name), db: db, readOnly: t.Role == config.RoleReadOnly}
 		}
 	}
 
@@ -188,7 +189,7 @@ func (m *Manager) applyLocked(ctx context.Context, s *server) error {
 	keep := map[string]bool{}
 	for tenant, u := range s.users {
 		keep[u.name] = true
-		args := append([]string{"ACL", "SETUSER", u.name}, Rules(tenant, u.db)...)
+		args := append([]string{"ACL", "SETUSER", u.name}, Rules(tenant, u.db, u.readOnly)...)
 		args = append(args, ">"+u.pass)
 		v, err := a.do(args...)
 		if err != nil {

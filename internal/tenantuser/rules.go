@@ -43,9 +43,11 @@ func ChannelPrefix(tenant string) string { return "t:" + tenant + ":" }
 //     rule); never SWAPDB MOVE COPY MIGRATE FLUSHALL (COPY's DB option
 //     cannot be told apart by an ACL, so COPY goes entirely) nor MEMORY;
 //     and not the server-wide parts of SCRIPT and FUNCTION.
-func Rules(tenant string, db int) []string {
+//   - readOnly (a tenant with role readonly): no @write either, so a script
+//     the tenant's rules let it run cannot write.
+func Rules(tenant string, db int, readOnly bool) []string {
 	d := strconv.Itoa(db)
-	return []string{
+	r := []string{
 		"on", "resetkeys", "~*",
 		"resetchannels", "&" + ChannelPrefix(tenant) + "*", "&__keyspace@" + d + "__:*", "&__keyevent@" + d + "__:*",
 		"nocommands", "+@all", "-@admin", "-@dangerous",
@@ -56,4 +58,8 @@ func Rules(tenant string, db int) []string {
 		"-function|dump", "-function|kill", "-function|stats",
 		"clearselectors", "(+psubscribe +punsubscribe allchannels)",
 	}
+	if readOnly {
+		r = append(r, "-@write")
+	}
+	return r
 }

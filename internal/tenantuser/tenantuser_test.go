@@ -48,7 +48,7 @@ func do(t *testing.T, target *upstream.Target, args ...string) string {
 func TestRulesOnServer(t *testing.T) {
 	srv := redistest.Start(t, "--requirepass", adminPass)
 	admin := adminTarget(srv)
-	args := append([]string{"ACL", "SETUSER", "redoubt-alice"}, Rules("alice", 3)...)
+	args := append([]string{"ACL", "SETUSER", "redoubt-alice"}, Rules("alice", 3, false)...)
 	if got := do(t, admin, append(args, ">pw")...); got != "OK" {
 		t.Fatalf("ACL SETUSER: %s", got)
 	}
@@ -74,6 +74,18 @@ func TestRulesOnServer(t *testing.T) {
 			t.Errorf("%s: allowed %v, want %v", tc.cmd, got, tc.want)
 		}
 	}
+	// A readonly tenant's user cannot write, not even from a script.
+	do(t, admin, append(append([]string{"ACL", "SETUSER", "redoubt-rosa"}, Rules("rosa", 3, true)...), ">pw")...)
+	for cmd, want := range map[string]bool{"GET k": true, "EVAL_RO s 0": true, "SET k v": false, "FLUSHDB": false, "DEL k": false} {
+		if got := do(t, admin, append([]string{"ACL", "DRYRUN", "redoubt-rosa"}, strings.Fields(cmd)...)...) == "OK"; got != want {
+			t.Errorf("readonly %s: allowed %v, want %v", cmd, got, want)
+		}
+	}
+	rosa := &upstream.Target{Name: "up", Address: srv.Addr, Creds: upstream.StaticCredentials{User: "redoubt-rosa", Pass: "pw"}}
+	if got := do(t, rosa, "EVAL", "return redis.call('set', 'x', '1')", "0"); !strings.Contains(got, "can't run this command") {
+		t.Errorf("readonly user's writing script: %q", got)
+	}
+
 	// A script of the user that SELECTs another DB fails inside Redis.
 	user := &upstream.Target{Name: "up", Address: srv.Addr, Creds: upstream.StaticCredentials{User: "redoubt-alice", Pass: "pw"}}
 	if got := do(t, user, "EVAL", "redis.call('select', '4') return redis.call('set', 'x', '1')", "0"); !strings.Contains(got, "can't run this command") {
@@ -171,7 +183,7 @@ func TestManager(t *testing.T) {
 func TestEscapes(t *testing.T) {
 	srv := redistest.Start(t, "--requirepass", adminPass)
 	admin := adminTarget(srv)
-	do(t, admin, append(append([]string{"ACL", "SETUSER", "tight"}, Rules("tight", 5)...), ">pw")...)
+	do(t, admin, append(append([]string{"ACL", "SETUSER", "tight"}, Rules("tight", 5, false)...), ">pw")...)
 	do(t, admin, "ACL", "SETUSER", "loose", "on", ">pw", "~*", "&*", "+@all", "-flushall")
 	ctx := context.Background()
 	if open, err := Escapes(ctx, admin, "tight", 5); err != nil || len(open) != 0 {

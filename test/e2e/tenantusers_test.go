@@ -67,7 +67,7 @@ func startTenantUsersEnv(t *testing.T) *tuEnv {
 	}{{"app-bob", tuBobPass, tuDBMine}, {"app-dora", tuDoraPass, tuDBOther}} {
 		// What an operator following docs/security.md sets up.
 		args := []any{"ACL", "SETUSER", u.name}
-		for _, r := range tenantuser.Rules(strings.TrimPrefix(u.name, "app-"), u.db) {
+		for _, r := range tenantuser.Rules(strings.TrimPrefix(u.name, "app-"), u.db, false) {
 			args = append(args, r)
 		}
 		args = append(args, ">"+u.pass)
