@@ -41,7 +41,7 @@ func TestSanitizeInfo(t *testing.T) {
 // table names each one, and that the sanitized reply keeps only the pinned
 // DB and what the table keeps.
 func TestInfoFieldsMatchServer(t *testing.T) {
-	srv := redistest.Start(t)
+	srv := redistest.Start(t, "--repl-diskless-sync-delay", "0")
 	replica := redistest.Start(t, "--replicaof", "127.0.0.1", strings.TrimPrefix(srv.Addr, "127.0.0.1:"))
 	conn := dial(t, srv.Addr)
 	for _, argv := range [][]string{
