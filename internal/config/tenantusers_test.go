@@ -39,7 +39,7 @@ func TestTenantUsers(t *testing.T) {
 		{"upstream_user without provided", func(c *Config) { c.Tenants[0].UpstreamUser = "x" },
 			[]string{"tenants[0].upstream_user: only used when upstreams.main.tenant_users is provided"}},
 		{"password variable missing", func(c *Config) { provided(c); c.Tenants[0].UpstreamPasswordEnv = "NOT_SET_ANYWHERE" },
-			[]string{"tenants[0].upstream_password_env: environment variable NOT_SET_ANYWHERE is not set"}},
+			[]string{"tenants[0].upstream_password_env: the environment variable this key names is not set"}},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			c := validConfig(t, f)
