@@ -21,7 +21,8 @@ func (c *Config) Part() model.Part {
 	for _, ct := range c.Tenants {
 		t := model.Tenant{Name: ct.Name, Source: model.SourceFile, Upstream: ct.Upstream, DB: ct.DB,
 			Role: ct.Role, Commands: ct.Commands, ShareDB: ct.ShareDB, EndSessionsAtExpiry: ct.EndSessionsAtExpiry,
-			UpstreamUser: ct.UpstreamUser, UpstreamPassword: ct.UpstreamPassword}
+			UpstreamUser: ct.UpstreamUser, UpstreamPassword: ct.UpstreamPassword,
+			Limits: model.Limits(ct.TenantLimits)}
 		if ct.SecretDigest != ([32]byte{}) {
 			t.Credentials = append(t.Credentials, model.Credential{ID: model.DefaultCredentialID, Digest: ct.SecretDigest})
 		}
@@ -43,6 +44,8 @@ func (c *Config) Part() model.Part {
 		mt.Keys = append(mt.Keys, model.TokenKey{ID: k.ID, Secret: k.Secret})
 	}
 	p.Tokens = mt
+	defaults := model.Limits(c.Limits.TenantDefaults)
+	p.TenantDefaults = &defaults
 	p.Revoked = tk.Revoked
 	return p
 }

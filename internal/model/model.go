@@ -80,6 +80,9 @@ type Tenant struct {
 	// a client logs in with). Only the file sets them.
 	UpstreamUser     string
 	UpstreamPassword string
+	// Limits are the tenant's own fair-sharing limits (limits.go); a
+	// limit left nil takes Snapshot.TenantDefaults.
+	Limits Limits
 }
 
 // Credential is one secret of a tenant, kept as the SHA-256 of a
@@ -132,6 +135,7 @@ func (t Tenant) Clone() Tenant {
 		t.EndSessionsAtExpiry = &v
 	}
 	t.Credentials = append([]Credential(nil), t.Credentials...)
+	t.Limits = t.Limits.Clone()
 	return t
 }
 

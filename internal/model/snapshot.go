@@ -13,6 +13,9 @@ type Snapshot struct {
 	Tenants []Tenant
 	// Tokens are the token settings (defaults when no source has any).
 	Tokens Tokens
+	// TenantDefaults fill the fair-sharing limits a tenant leaves out
+	// (EffectiveLimits).
+	TenantDefaults Limits
 	// Revoked holds revoked signed-token IDs from every source.
 	Revoked map[string]bool
 	// Problems are the entries left out, from the sources and from Merge.

@@ -43,6 +43,10 @@ type Part struct {
 	Tenants []Tenant
 	// Tokens are the token settings (the file); nil = not from this source.
 	Tokens *Tokens
+	// TenantDefaults are the defaults of every tenant's fair-sharing
+	// limits (the file's limits.tenant_defaults); nil = not from this
+	// source.
+	TenantDefaults *Limits
 	// Revoked lists revoked signed-token IDs.
 	Revoked []string
 	// Problems are entries the source skipped while reading.

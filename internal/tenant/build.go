@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/redoubt-proxy/redoubt/internal/config"
+	"github.com/redoubt-proxy/redoubt/internal/limit"
 	"github.com/redoubt-proxy/redoubt/internal/model"
 	"github.com/redoubt-proxy/redoubt/internal/policy"
 	"github.com/redoubt-proxy/redoubt/internal/upstream"
@@ -77,8 +78,9 @@ func BuildWith(snap *model.Snapshot, o Options) (*Directory, error) {
 		if mt.EndSessionsAtExpiry != nil {
 			endAt = *mt.EndSessionsAtExpiry
 		}
+		lim := routeLimits(snap.EffectiveLimits(mt))
 		sig := tenantSig{target: targets[mt.Upstream], db: mt.PinnedDB(), role: mt.Role, rules: mt.Commands,
-			pass: snap.PassThrough(mt), shared: snap.Isolated(mt), endAt: endAt, source: mt.Source,
+			pass: snap.PassThrough(mt), shared: snap.Isolated(mt), endAt: endAt, source: mt.Source, limits: lim,
 			upUser: mt.UpstreamUser, upPass: mt.UpstreamPassword}
 		if prev != nil {
 			if old, ok := prev.byName[mt.Name]; ok && old.sig == sig && sameCreds(old.creds, mt.Credentials) {
@@ -103,6 +105,7 @@ func BuildWith(snap *model.Snapshot, o Options) (*Directory, error) {
 			Rules:       mt.Commands,
 			Policy:      pol,
 			DB:          mt.PinnedDB(),
+			Limits:      lim,
 		}
 		if r.Target == nil {
 			return nil, fmt.Errorf("tenant %s: unknown upstream %q", mt.Name, mt.Upstream)
@@ -150,6 +153,7 @@ type tenantSig struct {
 	// The tenant's own upstream login (tenant_users: provided); the mode
 	// itself is the upstream's, so a change of it is a new target.
 	upUser, upPass string
+	limits         limit.Limits // effective: a change of a default changes it too
 }
 
 func sameCreds(built []credential, m []model.Credential) bool {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/redoubt-proxy/redoubt/internal/limit"
 	"github.com/redoubt-proxy/redoubt/internal/policy"
 	"github.com/redoubt-proxy/redoubt/internal/token"
 	"github.com/redoubt-proxy/redoubt/internal/upstream"
@@ -55,6 +56,10 @@ type Route struct {
 	// MaxAge closes pass-through sessions, which cannot log in again in
 	// place, at a jittered age in [MaxAge-30m, MaxAge]; 0 = never.
 	MaxAge time.Duration
+	// Limits are the tenant's fair-sharing limits (inspected routes; zero
+	// for pass-through routes; ad-hoc token routes get the rate and size
+	// defaults).
+	Limits limit.Limits
 }
 
 // Identity is an authenticated tenant and its route.
