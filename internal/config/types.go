@@ -15,6 +15,7 @@ type Config struct {
 	Tokens    Tokens              `yaml:"tokens"`
 	Limits    Limits              `yaml:"limits"`
 	Log       Log                 `yaml:"log"`
+	Sources   Sources             `yaml:"sources"`
 }
 
 // Listener is one client-facing socket.
