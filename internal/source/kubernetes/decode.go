@@ -21,7 +21,7 @@ const DefaultCredentialID = "default"
 // Data keys of a tenant Secret. Other keys are ignored: the application
 // that mounts the same Secret may keep its connection settings beside them.
 const (
-	keySecret    = "secret"  // or "secret.<id>", several for rotation
+	keySecret    = "secret" // or "secret.<id>", several for rotation
 	keyUpstream  = "upstream"
 	keyDB        = "db"
 	keyRole      = "role"
