@@ -1,9 +1,12 @@
 // Package admin serves redoubt's HTTP endpoint: /healthz, /readyz,
-// /metrics (Prometheus) and a small session API. Bind it to loopback or a
-// management network: it has no authentication of its own.
+// /metrics (Prometheus), the deprecated /sessions API, and the /v1/ admin
+// API (tenants, credentials, sessions), which needs a bearer token or a
+// client certificate (Authenticator). Bind it to loopback or a management
+// network: health, metrics and /sessions are open.
 package admin
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -16,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/redoubt-proxy/redoubt/internal/controlplane"
 	"github.com/redoubt-proxy/redoubt/internal/proxy"
 )
 
@@ -29,6 +33,13 @@ type Server struct {
 type Options struct {
 	// Pprof adds Go's profiler under /debug/pprof/.
 	Pprof bool
+	// Plane serves the /v1/ API (tenants, credentials, sessions); nil =
+	// no /v1/ API.
+	Plane *controlplane.Plane
+	// Auth guards /v1/; nil or not Enabled = /v1/ refused.
+	Auth *Authenticator
+	// TLS serves the endpoint over TLS (client certificates for mTLS).
+	TLS *tls.Config
 }
 
 // Start listens on addr and serves in the background.
@@ -37,8 +48,14 @@ func Start(addr string, p *proxy.Server, log *slog.Logger, o Options) (*Server, 
 	if err != nil {
 		return nil, err
 	}
+	if o.TLS != nil {
+		l = tls.NewListener(l, o.TLS)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(newCollector(p))
+	if o.Plane != nil {
+		reg.MustRegister(newPlaneCollector(o.Plane, p))
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
@@ -62,6 +79,9 @@ func Start(addr string, p *proxy.Server, log *slog.Logger, o Options) (*Server, 
 		log.Info("session closed by admin", "audit", true, "conn", id)
 		w.WriteHeader(http.StatusNoContent)
 	})
+	if o.Plane != nil {
+		(&api{plane: o.Plane, proxy: p, log: log}).register(mux, o.Auth)
+	}
 	if o.Pprof {
 		// Profiling under load, in place (docs/benchmarks.md):
 		//   go tool pprof http://ADMIN/debug/pprof/profile?seconds=10

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/redoubt-proxy/redoubt/internal/config"
-	"github.com/redoubt-proxy/redoubt/internal/tenant"
+	"github.com/redoubt-proxy/redoubt/internal/controlplane"
 )
 
 func newCheckCmd(stdout io.Writer) *cobra.Command {
@@ -22,7 +22,7 @@ func newCheckCmd(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := tenant.Build(cfg, nil, nil); err != nil {
+			if _, err := controlplane.BuildFile(cfg); err != nil {
 				return configErr(fmt.Errorf("%s: %w", path, err))
 			}
 			fmt.Fprintf(stdout, "%s: ok (%d listeners, %d upstreams, %d tenants)\n", path, len(cfg.Listen), len(cfg.Upstreams), len(cfg.Tenants))
@@ -38,6 +38,11 @@ func newCheckCmd(stdout io.Writer) *cobra.Command {
 // one per line, each with its key path.
 func loadConfig(path string) (*config.Config, error) {
 	cfg, err := config.Load(path)
+	if err == nil {
+		// What only the merged view tells: tenants sharing a DB, a
+		// tenant without db on a shared upstream.
+		err = controlplane.CheckFile(cfg)
+	}
 	if err != nil {
 		msg := err.Error()
 		if strings.Contains(msg, "\n") {

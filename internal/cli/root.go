@@ -65,6 +65,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newTokenCmd(stdout, stderr),
 		newIAMTokenCmd(stdout),
 		newLocalCmd(stderr),
+		newTenantCmd(stdout),
+		newCredentialCmd(stdout),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",

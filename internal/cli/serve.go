@@ -7,14 +7,17 @@ import (
 	"io"
 	"log/slog"
 	"os/signal"
+	"reflect"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/redoubt-proxy/redoubt/internal/admin"
 	"github.com/redoubt-proxy/redoubt/internal/config"
+	"github.com/redoubt-proxy/redoubt/internal/controlplane"
+	"github.com/redoubt-proxy/redoubt/internal/model"
 	"github.com/redoubt-proxy/redoubt/internal/proxy"
+	"github.com/redoubt-proxy/redoubt/internal/store"
 	"github.com/redoubt-proxy/redoubt/internal/tenant"
 )
 
@@ -39,16 +42,44 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
-	creds := newCredsFactory(ctx, log)
-	dir, err := tenant.Build(cfg, creds.get, time.Now)
-	if err != nil {
-		return runtimeErr(fmt.Errorf("%s: %w", path, err))
-	}
 	specs, err := listenerSpecs(cfg)
 	if err != nil {
 		return configErr(err)
 	}
-	srv := proxy.New(proxy.Options{Logger: log, Directory: dir, Limits: cfg.Limits})
+	file := controlplane.NewFile(path, cfg)
+	sources := []model.Source{file}
+	var st model.Store
+	if cfg.Store.Path != "" {
+		b, err := store.Open(cfg.Store.Path)
+		if err != nil {
+			return configErr(err)
+		}
+		defer b.Close()
+		sources, st = append(sources, b), b
+	}
+	srv := proxy.New(proxy.Options{Logger: log, Directory: tenant.NewDirectory(nil, nil), Limits: cfg.Limits})
+	plane := controlplane.New(controlplane.Options{
+		Sources: sources,
+		Store:   st,
+		Creds:   controlplane.NewAWSCreds(ctx, log).Get,
+		Log:     log,
+		Apply: func(s *controlplane.State) int {
+			fc := file.Config()
+			if !reflect.DeepEqual(fc.Listen, cfg.Listen) {
+				log.Warn("listener changes take effect at the next restart")
+			}
+			return srv.Reload(s.Directory, fc.Limits)
+		},
+		Sweep: func(s *controlplane.State) int {
+			return srv.Registry().CloseWhere(func(id *tenant.Identity) bool {
+				ok, why := s.Directory.Check(id)
+				return !ok && why == "expired"
+			}, "expired")
+		},
+	})
+	if _, err := plane.Load(ctx); err != nil {
+		return runtimeErr(fmt.Errorf("%s: %w", path, err))
+	}
 	if err := srv.Listen(specs); err != nil {
 		return runtimeErr(err)
 	}
@@ -56,16 +87,20 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	defer stop()
 
 	if cfg.Admin.Address != "" {
-		a, err := admin.Start(cfg.Admin.Address, srv, log, admin.Options{Pprof: cfg.Admin.Pprof})
+		atls, err := adminTLS(cfg.Admin)
+		if err != nil {
+			return configErr(err)
+		}
+		a, err := admin.Start(cfg.Admin.Address, srv, log, admin.Options{Pprof: cfg.Admin.Pprof, Plane: plane,
+			Auth: adminAuth(cfg.Admin), TLS: atls})
 		if err != nil {
 			return runtimeErr(err)
 		}
 		defer a.Close()
 		log.Info("admin listening", "address", a.Addr())
 	}
-	r := &reloader{path: path, srv: srv, log: log, creds: creds, listen: cfg.Listen}
-	go r.run(ctx)
-	log.Info("redoubt serving", "version", Version, "listeners", srv.Addrs(), "tenants", len(cfg.Tenants))
+	go plane.Run(ctx)
+	log.Info("redoubt serving", "version", Version, "listeners", srv.Addrs(), "tenants", len(plane.Current().Snapshot.Tenants))
 	return srv.Serve(ctx)
 }
 

@@ -57,6 +57,10 @@ func (c *Config) ApplyDefaults() {
 	setInt(&l.PassthroughBufSize, DefaultPassthroughBufSize)
 	setInt(&l.AuthFailPerAddr, DefaultAuthFailPerAddr) // -1 disables; see validateLimits
 	setDur(&l.AuthFailWindow, DefaultAuthFailWindow)
+	if c.Tokens.EndSessionsAtExpiry == nil {
+		on := true
+		c.Tokens.EndSessionsAtExpiry = &on
+	}
 
 	for name, u := range c.Upstreams {
 		if u.MaxDB == nil {

@@ -65,6 +65,7 @@ func (c *Config) Resolve(lookupEnv func(string) (string, bool)) error {
 			c.Tokens.LegacySecret = v
 		}
 	}
+	c.resolveControlPlane(&p, lookupEnv)
 	c.Sources.resolve(&p, lookupEnv)
 	return p.err()
 }

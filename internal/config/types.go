@@ -15,6 +15,7 @@ type Config struct {
 	Tokens    Tokens              `yaml:"tokens"`
 	Limits    Limits              `yaml:"limits"`
 	Log       Log                 `yaml:"log"`
+	Store     Store               `yaml:"store"`
 	Sources   Sources             `yaml:"sources"`
 }
 
@@ -40,6 +41,25 @@ type Admin struct {
 	// Pprof serves Go's profiler under /debug/pprof/ (off by default: a
 	// goroutine dump shows internals, and a CPU profile costs CPU).
 	Pprof bool `yaml:"pprof"`
+	// TokenEnv names the variable holding the bearer token of the /v1/
+	// admin API. Without it (or ClientCAFile) the API is refused.
+	TokenEnv string `yaml:"token_env"`
+	// CertFile/KeyFile serve the admin endpoint over TLS; with
+	// ClientCAFile, a client certificate signed by that CA is accepted
+	// instead of the token (mTLS).
+	CertFile     string `yaml:"cert_file"`
+	KeyFile      string `yaml:"key_file"`
+	ClientCAFile string `yaml:"client_ca_file"`
+
+	// Token is resolved from TokenEnv by Resolve.
+	Token string `yaml:"-"`
+}
+
+// Store is where tenants and credentials made at run time are kept.
+type Store struct {
+	// Path of the embedded store file (bbolt); "" = no store, the admin
+	// API cannot create tenants or credentials.
+	Path string `yaml:"path"`
 }
 
 // Upstream is one Redis / Valkey / ElastiCache endpoint.
@@ -112,10 +132,33 @@ type Tenant struct {
 	// Commands are extra rules in Redis ACL syntax ("+@read -keys +set"),
 	// applied after the role.
 	Commands string `yaml:"commands"`
+	// Credentials are more secrets for the tenant, each with its own ID
+	// and optional expiry (rotation: add one, move clients, remove the
+	// old). secret_env / secret_sha256 above stay, as credential "default".
+	Credentials []Credential `yaml:"credentials"`
+	// ShareDB is the opt-in for two tenants on the same upstream and DB:
+	// both must set it (they see each other's keys).
+	ShareDB bool `yaml:"share_db"`
+	// EndSessionsAtExpiry overrides tokens.end_sessions_at_expiry for
+	// this tenant.
+	EndSessionsAtExpiry *bool `yaml:"end_sessions_at_expiry"`
 
 	// SecretDigest is the SHA-256 of the secret, from SecretSHA256 or from
 	// the value of SecretEnv, filled by Resolve.
 	SecretDigest [32]byte `yaml:"-"`
+}
+
+// Credential is one of a tenant's secrets.
+type Credential struct {
+	ID           string `yaml:"id"`
+	SecretEnv    string `yaml:"secret_env"`
+	SecretSHA256 string `yaml:"secret_sha256"`
+	// ExpiresAt is an RFC 3339 time ("2027-01-01T00:00:00Z"); "" = never.
+	ExpiresAt string `yaml:"expires_at"`
+
+	// Digest and Expires are filled by Resolve.
+	Digest  [32]byte  `yaml:"-"`
+	Expires time.Time `yaml:"-"`
 }
 
 // Tokens configures signed and legacy tokens.
@@ -126,6 +169,9 @@ type Tokens struct {
 	Revoked          []string         `yaml:"revoked"`
 	UpstreamDefaults UpstreamDefaults `yaml:"upstream_defaults"`
 	DefaultTTL       Duration         `yaml:"default_ttl"`
+	// EndSessionsAtExpiry ends a session when the credential or signed
+	// token it logged in with expires (default true).
+	EndSessionsAtExpiry *bool `yaml:"end_sessions_at_expiry"`
 
 	// LegacySecret is resolved from LegacySecretEnv by Resolve.
 	LegacySecret string `yaml:"-"`

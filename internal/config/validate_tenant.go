@@ -89,6 +89,8 @@ func (c *Config) validateTenantSecret(p *problems, path string, t *Tenant) {
 		}
 	case t.SecretEnv != "":
 		// Resolve checks the variable.
+	case len(t.Credentials) > 0:
+		// validateControlPlane checks each
 	case t.SecretDigest != [32]byte{}:
 		// Set by code that builds a Config without a file.
 	case !c.hasMTLSListener():

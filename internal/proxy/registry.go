@@ -105,6 +105,8 @@ type Info struct {
 	BytesIn    int64     `json:"bytes_in"`
 	BytesOut   int64     `json:"bytes_out"`
 	Mode       string    `json:"mode"`
+	// CredentialID is the tenant credential the session logged in with.
+	CredentialID string `json:"credential_id,omitempty"`
 }
 
 // Registry holds the live sessions.
@@ -188,6 +190,7 @@ func (r *Registry) List() []Info {
 			BytesIn: s.BytesIn.Load(), BytesOut: s.BytesOut.Load(), Mode: "handshake"}
 		if id := s.identity.Load(); id != nil {
 			in.Tenant, in.Upstream = id.Tenant, id.Route.Target.Name
+			in.CredentialID = id.CredentialID
 			in.Mode = "inspected"
 			if id.Route.PassThrough {
 				in.Mode = "pass-through"

@@ -5,65 +5,141 @@ import (
 	"time"
 
 	"github.com/redoubt-proxy/redoubt/internal/config"
+	"github.com/redoubt-proxy/redoubt/internal/model"
 	"github.com/redoubt-proxy/redoubt/internal/policy"
 	"github.com/redoubt-proxy/redoubt/internal/upstream"
 )
 
 // CredsFunc returns the upstream credentials for an auth block. The caller
 // supplies it because AWS IAM credentials need process-wide providers.
-type CredsFunc func(upstreamName string, a config.UpstreamAuth) (upstream.Credentials, error)
+type CredsFunc func(upstreamName string, a model.UpstreamAuth) (upstream.Credentials, error)
 
-// Build turns a validated configuration into a directory.
-func Build(cfg *config.Config, creds CredsFunc, now func() time.Time) (*Directory, error) {
+// Build turns a merged snapshot into a directory. It reads nothing but the
+// snapshot: which source a tenant came from does not matter here.
+func Build(snap *model.Snapshot, creds CredsFunc, now func() time.Time) (*Directory, error) {
+	return BuildFrom(nil, snap, creds, now)
+}
+
+// BuildFrom is Build reusing what prev built for upstreams and tenants that
+// did not change (targets with their TLS settings and IAM providers,
+// routes, compiled policies): one change among thousands of tenants costs
+// map inserts, not a new route per tenant. prev nil builds everything; a
+// file reload passes nil so CA files are read again.
+func BuildFrom(prev *Directory, snap *model.Snapshot, creds CredsFunc, now func() time.Time) (*Directory, error) {
 	if creds == nil {
-		creds = func(_ string, a config.UpstreamAuth) (upstream.Credentials, error) {
-			return upstream.StaticCreds(a), nil
+		creds = func(_ string, a model.UpstreamAuth) (upstream.Credentials, error) {
+			return upstream.StaticCreds(configAuth(a)), nil
 		}
 	}
-	targets := make(map[string]*upstream.Target, len(cfg.Upstreams))
-	for name, u := range cfg.Upstreams {
-		t, err := buildTarget(name, u.Address, u.TLS, u.Auth, u.DialTimeout.D(), creds)
+	if now == nil {
+		now = time.Now
+	}
+	targets := make(map[string]*upstream.Target, len(snap.Upstreams))
+	built := make(map[string]builtTarget, len(snap.Upstreams))
+	for name, u := range snap.Upstreams {
+		if prev != nil {
+			if b, ok := prev.targets[name]; ok && b.from == u {
+				targets[name], built[name] = b.t, b
+				continue
+			}
+		}
+		t, err := buildTarget(name, u.Address, u.TLS, u.Auth, u.DialTimeout, creds)
 		if err != nil {
 			return nil, err
 		}
-		targets[name] = t
+		targets[name], built[name] = t, builtTarget{from: u, t: t}
 	}
-	var tenants []*Tenant
-	for i := range cfg.Tenants {
-		ct := &cfg.Tenants[i]
-		pol, err := policy.Compile(ct.Role, ct.Commands)
-		if err != nil {
-			return nil, fmt.Errorf("tenants[%d].commands: %w", i, err)
+	// Compiling a policy is the costly step; tenants mostly share rules.
+	policies := map[[2]string]*policy.Policy{}
+	tenants := make([]*Tenant, 0, len(snap.Tenants))
+	for i := range snap.Tenants {
+		mt := &snap.Tenants[i]
+		endAt := snap.Tokens.EndSessionsAtExpiry
+		if mt.EndSessionsAtExpiry != nil {
+			endAt = *mt.EndSessionsAtExpiry
 		}
-		u := cfg.Upstreams[ct.Upstream]
+		sig := tenantSig{target: targets[mt.Upstream], db: mt.PinnedDB(), role: mt.Role, rules: mt.Commands,
+			pass: snap.PassThrough(mt), shared: snap.Isolated(mt), endAt: endAt, source: mt.Source}
+		if prev != nil {
+			if old, ok := prev.byName[mt.Name]; ok && old.sig == sig && sameCreds(old.creds, mt.Credentials) {
+				tenants = append(tenants, old) // immutable: safe to share
+				continue
+			}
+		}
+		key := [2]string{mt.Role, mt.Commands}
+		pol, ok := policies[key]
+		if !ok {
+			var err error
+			if pol, err = policy.Compile(mt.Role, mt.Commands); err != nil {
+				return nil, fmt.Errorf("tenant %s: commands: %w", mt.Name, err)
+			}
+			policies[key] = pol
+		}
 		r := &Route{
-			Target:      targets[ct.Upstream],
-			PassThrough: ct.PassThrough(cfg),
-			Shared:      cfg.Shared(ct.Upstream),
-			Role:        ct.Role,
-			Rules:       ct.Commands,
+			Target:      targets[mt.Upstream],
+			PassThrough: snap.PassThrough(mt),
+			Shared:      snap.Isolated(mt),
+			Role:        mt.Role,
+			Rules:       mt.Commands,
 			Policy:      pol,
+			DB:          mt.PinnedDB(),
 		}
-		if ct.DB != nil {
-			r.DB = *ct.DB
+		if r.Target == nil {
+			return nil, fmt.Errorf("tenant %s: unknown upstream %q", mt.Name, mt.Upstream)
 		}
-		iamTimers(r, u.Auth)
-		hasSecret := ct.SecretSHA256 != "" || ct.SecretEnv != ""
-		tenants = append(tenants, NewTenant(ct.Name, ct.SecretDigest, hasSecret, r))
+		iamTimers(r, snap.Upstreams[mt.Upstream].Auth)
+		t := &Tenant{Name: mt.Name, Source: mt.Source, Route: r, endAtExpiry: endAt, sig: sig}
+		for _, c := range mt.Credentials {
+			t.creds = append(t.creds, credential{id: c.ID, digest: c.Digest, expires: c.ExpiresAt})
+		}
+		tenants = append(tenants, t)
 	}
 	var tv TokenVerifier
-	if len(cfg.Tokens.Keys) > 0 || cfg.Tokens.LegacySecret != "" {
-		v, err := newTokenVerifier(cfg, tenants, creds, now)
+	if len(snap.Tokens.Keys) > 0 || snap.Tokens.LegacySecret != "" {
+		v, err := newTokenVerifier(snap, tenants, creds, now)
 		if err != nil {
 			return nil, err
 		}
 		tv = v
 	}
-	return NewDirectory(tenants, tv), nil
+	d := NewDirectory(tenants, tv)
+	d.now = now
+	d.targets = built
+	return d, nil
 }
 
-func buildTarget(name, address string, tc config.UpstreamTLS, a config.UpstreamAuth, dialTimeout time.Duration, creds CredsFunc) (*upstream.Target, error) {
-	tlsConf, err := upstream.ClientTLS(tc, address)
+// builtTarget is an upstream's target and the model it was built from.
+type builtTarget struct {
+	from model.Upstream
+	t    *upstream.Target
+}
+
+// tenantSig is everything a built tenant depends on besides its
+// credentials: equal signatures mean the old one can be reused.
+type tenantSig struct {
+	target       *upstream.Target
+	db           int
+	role, rules  string
+	pass, shared bool
+	endAt        bool
+	source       string
+}
+
+func sameCreds(built []credential, m []model.Credential) bool {
+	if len(built) != len(m) {
+		return false
+	}
+	for i := range m {
+		if built[i].id != m[i].ID || built[i].digest != m[i].Digest || !built[i].expires.Equal(m[i].ExpiresAt) {
+			return false
+		}
+	}
+	return true
+}
+
+func buildTarget(name, address string, tc model.UpstreamTLS, a model.UpstreamAuth, dialTimeout time.Duration, creds CredsFunc) (*upstream.Target, error) {
+	tlsConf, err := upstream.ClientTLS(config.UpstreamTLS{Enabled: tc.Enabled, CAFile: tc.CAFile,
+		ServerName: tc.ServerName, InsecureSkipVerify: tc.InsecureSkipVerify}, address)
 	if err != nil {
 		return nil, fmt.Errorf("upstreams.%s.tls: %w", name, err)
 	}
@@ -74,11 +150,16 @@ func buildTarget(name, address string, tc config.UpstreamTLS, a config.UpstreamA
 	return &upstream.Target{Name: name, Address: address, TLS: tlsConf, Creds: c, DialTimeout: dialTimeout}, nil
 }
 
+// configAuth is the upstream package's view of a login (it predates the model).
+func configAuth(a model.UpstreamAuth) config.UpstreamAuth {
+	return config.UpstreamAuth{Mode: a.Mode, Username: a.Username, Password: a.Password}
+}
+
 // iamTimers sets the re-login schedule of routes to AWS IAM upstreams.
-func iamTimers(r *Route, a config.UpstreamAuth) {
-	if a.Mode != config.AuthAWSIAM {
+func iamTimers(r *Route, a model.UpstreamAuth) {
+	if a.Mode != model.AuthAWSIAM {
 		return
 	}
-	r.ReauthEvery = a.ReauthInterval.D()
-	r.MaxAge = a.MaxConnectionAge.D()
+	r.ReauthEvery = a.ReauthInterval
+	r.MaxAge = a.MaxConnectionAge
 }

@@ -40,8 +40,10 @@ type Route struct {
 	PassThrough bool
 	Role        string
 	Rules       string
-	// Shared: other tenants use the same upstream, so the isolation rules
-	// apply (DB pinning, pub/sub prefixes, refused cross-DB commands).
+	// Shared: the isolation rules apply (DB pinning, pub/sub prefixes,
+	// refused cross-DB commands): the tenant has a db, or other tenants
+	// use the same upstream. Isolation never depends on when a session
+	// started: a change of it ends the session (sameRoute).
 	Shared bool
 	// Policy is the compiled role and rules (inspected routes).
 	Policy *policy.Policy
@@ -64,24 +66,48 @@ type Identity struct {
 	// or a legacy token), not from a configured tenant.
 	AdHoc bool
 	// SecretFP is the SHA-256 of the secret that verified the login (the
-	// tenant's secret, the signing key or the legacy secret): changing that
-	// secret in the configuration ends the session.
+	// credential's digest, the signing key or the legacy secret): changing
+	// that secret ends the session.
 	SecretFP [32]byte
+	// CredentialID is the tenant credential the session logged in with
+	// (Method "secret"): revoking that credential ends only its sessions.
+	CredentialID string
+	// EndAt is when the session ends because its credential or signed
+	// token expires (zero: never, or tokens.end_sessions_at_expiry off).
+	EndAt time.Time
 }
 
-// Tenant is one configured tenant.
+// Tenant is one tenant of the snapshot.
 type Tenant struct {
-	Name      string
-	digest    [32]byte
-	hasSecret bool
-	Route     *Route
+	Name   string
+	Source string // where it came from: "file", "store", ...
+	Route  *Route
+	creds  []credential
+	// endAtExpiry: sessions end when their credential expires.
+	endAtExpiry bool
+	sig         tenantSig // what it was built from (BuildFrom reuses it)
+}
+
+type credential struct {
+	id      string
+	digest  [32]byte
+	expires time.Time // zero = never
+}
+
+// credRef is one credential in the by-digest index.
+type credRef struct {
+	t *Tenant
+	i int
 }
 
 // Directory is an immutable view of every way to log in.
 type Directory struct {
 	byName   map[string]*Tenant
-	byDigest map[[32]byte]*Tenant
+	byDigest map[[32]byte]credRef
 	tokens   TokenVerifier // nil when no tokens are configured
+	now      func() time.Time
+	usage    *Usage // nil: logins not recorded
+	targets  map[string]builtTarget
 }
 
 // TokenVerifier authenticates signed and legacy tokens (see token_auth.go).
@@ -96,24 +122,33 @@ type TokenVerifier interface {
 
 // NewDirectory builds a directory from tenants and an optional token verifier.
 func NewDirectory(tenants []*Tenant, tokens TokenVerifier) *Directory {
+	creds := 0
+	for _, t := range tenants {
+		creds += len(t.creds)
+	}
 	d := &Directory{
 		byName:   make(map[string]*Tenant, len(tenants)),
-		byDigest: make(map[[32]byte]*Tenant, len(tenants)),
+		byDigest: make(map[[32]byte]credRef, creds),
 		tokens:   tokens,
+		now:      time.Now,
 	}
 	for _, t := range tenants {
 		d.byName[t.Name] = t
-		if t.hasSecret {
-			d.byDigest[t.digest] = t
+		for i, c := range t.creds {
+			d.byDigest[c.digest] = credRef{t, i}
 		}
 	}
 	return d
 }
 
-// NewTenant makes a tenant; a zero digest with hasSecret=false is an
-// mTLS-only tenant that cannot log in with AUTH.
+// NewTenant makes a tenant with one credential, "default"; a zero digest
+// with hasSecret=false is an mTLS-only tenant that cannot log in with AUTH.
 func NewTenant(name string, digest [32]byte, hasSecret bool, r *Route) *Tenant {
-	return &Tenant{Name: name, digest: digest, hasSecret: hasSecret, Route: r}
+	t := &Tenant{Name: name, Route: r, endAtExpiry: true}
+	if hasSecret {
+		t.creds = []credential{{id: "default", digest: digest}}
+	}
+	return t
 }
 
 // Lookup returns a tenant by name.
@@ -121,6 +156,9 @@ func (d *Directory) Lookup(name string) (*Tenant, bool) {
 	t, ok := d.byName[name]
 	return t, ok
 }
+
+// Len is the number of tenants.
+func (d *Directory) Len() int { return len(d.byName) }
 
 // Authenticate checks AUTH's arguments. user is empty for the one-argument
 // form, and "default" is treated the same way because clients such as
@@ -131,7 +169,7 @@ func (d *Directory) Authenticate(user, secret []byte) (*Identity, error) {
 	}
 	t, ok := d.byName[string(user)]
 	digest := sha256.Sum256(secret)
-	if !ok || !t.hasSecret {
+	if !ok || len(t.creds) == 0 {
 		// Compare anyway so an unknown name costs the same as a wrong secret.
 		var zero [32]byte
 		subtle.ConstantTimeCompare(digest[:], zero[:])
@@ -146,10 +184,18 @@ func (d *Directory) Authenticate(user, secret []byte) (*Identity, error) {
 		}
 		return nil, reject("tenant has no secret (mTLS only)")
 	}
-	if subtle.ConstantTimeCompare(digest[:], t.digest[:]) != 1 {
+	// Every credential is compared, so the time taken does not tell which
+	// (if any) matched.
+	match := -1
+	for i := range t.creds {
+		if subtle.ConstantTimeCompare(digest[:], t.creds[i].digest[:]) == 1 {
+			match = i
+		}
+	}
+	if match < 0 {
 		return nil, reject("wrong secret for tenant " + t.Name)
 	}
-	return &Identity{Tenant: t.Name, Route: t.Route, Method: "secret", SecretFP: t.digest}, nil
+	return d.secretIdentity(t, match)
 }
 
 func (d *Directory) authSecretOnly(secret []byte) (*Identity, error) {
@@ -161,11 +207,29 @@ func (d *Directory) authSecretOnly(secret []byte) (*Identity, error) {
 	digest := sha256.Sum256(secret)
 	// The map is keyed by a SHA-256 of a high-entropy secret: looking it up
 	// leaks nothing about the secret; the final compare is constant-time.
-	t, ok := d.byDigest[digest]
-	if !ok || subtle.ConstantTimeCompare(digest[:], t.digest[:]) != 1 {
+	ref, ok := d.byDigest[digest]
+	if !ok || subtle.ConstantTimeCompare(digest[:], ref.t.creds[ref.i].digest[:]) != 1 {
 		return nil, reject(d.unknownCredentialReason(secret))
 	}
-	return &Identity{Tenant: t.Name, Route: t.Route, Method: "secret", SecretFP: t.digest}, nil
+	return d.secretIdentity(ref.t, ref.i)
+}
+
+// secretIdentity is the identity of a login with credential i of t, or a
+// rejection when that credential has expired.
+func (d *Directory) secretIdentity(t *Tenant, i int) (*Identity, error) {
+	c := &t.creds[i]
+	now := d.now()
+	if !c.expires.IsZero() && !now.Before(c.expires) {
+		return nil, reject("credential " + c.id + " of tenant " + t.Name + " expired")
+	}
+	if d.usage != nil {
+		d.usage.touch(t.Name, c.id, now)
+	}
+	id := &Identity{Tenant: t.Name, Route: t.Route, Method: "secret", SecretFP: c.digest, CredentialID: c.id}
+	if t.endAtExpiry {
+		id.EndAt = c.expires
+	}
+	return id, nil
 }
 
 // unknownCredentialReason says, for the log, what a credential that
@@ -206,28 +270,61 @@ func (d *Directory) FromCertificate(cert *x509.Certificate) (*Identity, error) {
 }
 
 // StillValid reports whether a live session's identity survives this
-// directory (after a reload): the tenant still exists with the same route,
-// and its token, if any, is not revoked.
+// directory: the tenant still exists with the same route and isolation,
+// its credential is still there with the same secret and has not expired,
+// and its token, if any, is not revoked or past its expiry.
 func (d *Directory) StillValid(id *Identity) bool {
+	ok, _ := d.Check(id)
+	return ok
+}
+
+// Check is StillValid with the reason a session must end ("revoked",
+// "expired", "tenant removed", "route changed"), for the log.
+func (d *Directory) Check(id *Identity) (bool, string) {
+	if !id.EndAt.IsZero() && !d.now().Before(id.EndAt) {
+		return false, "expired"
+	}
 	if id.Method == "token" || id.Method == "legacy" {
 		if d.tokens == nil || d.tokens.Revoked(id) {
-			return false
+			return false, "revoked"
 		}
 		if id.AdHoc {
-			return true // no configured tenant behind it to compare with
+			return true, "" // no configured tenant behind it to compare with
 		}
 	}
 	t, ok := d.byName[id.Tenant]
 	if !ok {
-		return false
+		return false, "tenant removed"
 	}
-	if id.Method == "secret" && (!t.hasSecret || t.digest != id.SecretFP) {
-		return false // the tenant's secret was rotated
+	if id.Method == "secret" {
+		c, ok := t.credential(id.CredentialID)
+		switch {
+		case !ok || c.digest != id.SecretFP:
+			return false, "revoked" // the credential was removed or its secret rotated
+		case t.endAtExpiry && !c.expires.IsZero() && !d.now().Before(c.expires):
+			return false, "expired"
+		}
 	}
-	return sameRoute(t.Route, id.Route)
+	if !sameRoute(t.Route, id.Route) {
+		return false, "route changed"
+	}
+	return true, ""
 }
 
+func (t *Tenant) credential(id string) (*credential, bool) {
+	for i := range t.creds {
+		if t.creds[i].id == id {
+			return &t.creds[i], true
+		}
+	}
+	return nil, false
+}
+
+// sameRoute: everything a session's isolation depends on (upstream, DB,
+// shared-ness, role, rules, pass-through) is unchanged. A live session
+// keeps the isolation it started with, so any change ends it.
 func sameRoute(a, b *Route) bool {
 	return a.Target.Address == b.Target.Address && a.Target.Name == b.Target.Name &&
-		a.DB == b.DB && a.PassThrough == b.PassThrough && a.Role == b.Role && a.Rules == b.Rules
+		a.DB == b.DB && a.PassThrough == b.PassThrough && a.Shared == b.Shared &&
+		a.Role == b.Role && a.Rules == b.Rules
 }

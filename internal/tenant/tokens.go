@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/redoubt-proxy/redoubt/internal/config"
+	"github.com/redoubt-proxy/redoubt/internal/model"
 	"github.com/redoubt-proxy/redoubt/internal/policy"
 	"github.com/redoubt-proxy/redoubt/internal/token"
 )
@@ -23,9 +24,13 @@ type tokenVerifier struct {
 	keyFP        map[string][32]byte // key id -> SHA-256 of its secret
 	legacyFP     [32]byte
 	tenants      map[string]*Tenant
-	defaults     config.UpstreamDefaults
+	defaults     model.Upstream
 	creds        CredsFunc
 	now          func() time.Time
+	// endAtExpiry: sessions of signed tokens end at the token's expiry
+	// (tokens.end_sessions_at_expiry; a tenant's override wins for tokens
+	// that name it).
+	endAtExpiry bool
 
 	// Ad-hoc routes are built once per (address, db, role) and shared, so
 	// the TLS configuration and credentials are not rebuilt per login.
@@ -33,39 +38,43 @@ type tokenVerifier struct {
 	routes map[string]*Route
 }
 
-func newTokenVerifier(cfg *config.Config, tenants []*Tenant, creds CredsFunc, now func() time.Time) (*tokenVerifier, error) {
+func newTokenVerifier(snap *model.Snapshot, tenants []*Tenant, creds CredsFunc, now func() time.Time) (*tokenVerifier, error) {
 	if now == nil {
 		now = time.Now
 	}
+	tk := &snap.Tokens
 	v := &tokenVerifier{
-		legacySecret: cfg.Tokens.LegacySecret,
-		revoked:      make(map[string]bool),
+		legacySecret: tk.LegacySecret,
+		revoked:      snap.Revoked,
 		keyFP:        make(map[string][32]byte),
-		legacyFP:     sha256.Sum256([]byte(cfg.Tokens.LegacySecret)),
+		legacyFP:     sha256.Sum256([]byte(tk.LegacySecret)),
 		tenants:      make(map[string]*Tenant),
-		defaults:     cfg.Tokens.UpstreamDefaults,
+		defaults:     tk.UpstreamDefaults,
+		endAtExpiry:  tk.EndSessionsAtExpiry,
 		creds:        creds,
 		now:          now,
 		routes:       make(map[string]*Route),
 	}
-	if len(cfg.Tokens.Keys) > 0 {
-		kr, err := Keyring(cfg.Tokens.Keys)
-		if err != nil {
-			return nil, err
-		}
-		v.keyring = kr
-		for _, k := range cfg.Tokens.Keys {
+	if v.revoked == nil {
+		v.revoked = map[string]bool{}
+	}
+	if len(tk.Keys) > 0 {
+		keys := make([]token.Key, 0, len(tk.Keys))
+		for _, k := range tk.Keys {
+			keys = append(keys, token.Key{ID: k.ID, Secret: k.Secret})
 			v.keyFP[k.ID] = sha256.Sum256(k.Secret)
 		}
+		kr, err := token.NewKeyring(keys)
+		if err != nil {
+			return nil, fmt.Errorf("tokens.keys: %w", err)
+		}
+		v.keyring = kr
 	}
-	allow, err := token.ParseAllowList(cfg.Tokens.AllowUpstreams)
+	allow, err := token.ParseAllowList(tk.AllowUpstreams)
 	if err != nil {
 		return nil, fmt.Errorf("tokens.allow_upstreams: %w", err)
 	}
 	v.allow = allow
-	for _, id := range cfg.Tokens.Revoked {
-		v.revoked[id] = true
-	}
 	for _, t := range tenants {
 		v.tenants[t.Name] = t
 	}
@@ -110,12 +119,20 @@ func (v *tokenVerifier) verifySigned(s string) (*Identity, bool, error) {
 		return nil, true, reject("token " + c.ID + " revoked")
 	}
 	id := &Identity{Method: "token", TokenID: c.ID, KeyID: c.KeyID, SecretFP: v.keyFP[c.KeyID]}
+	if v.endAtExpiry {
+		id.EndAt = c.Expiry
+	}
 	if c.Tenant != "" {
 		t, ok := v.tenants[c.Tenant]
 		if !ok {
 			return nil, true, reject("token names unknown tenant " + c.Tenant)
 		}
 		id.Tenant, id.Route = t.Name, t.Route
+		if t.endAtExpiry {
+			id.EndAt = c.Expiry
+		} else {
+			id.EndAt = time.Time{}
+		}
 		return id, true, nil
 	}
 	if !v.allow.Allows(c.Upstream) {
@@ -141,7 +158,7 @@ func (v *tokenVerifier) verifyLegacy(s string) (*Identity, bool, error) {
 	if !v.allow.Allows(up) {
 		return nil, true, reject("legacy token route " + up + " not in tokens.allow_upstreams")
 	}
-	r, err := v.route(up, -1, config.RoleFull)
+	r, err := v.route(up, -1, model.RoleFull)
 	if err != nil {
 		return nil, true, reject(err.Error())
 	}
@@ -162,9 +179,9 @@ func looksLegacy(s string) bool {
 // and pinned like a tenant on a shared upstream.
 func (v *tokenVerifier) route(addr string, db int, role string) (*Route, error) {
 	if role == "" {
-		role = config.RoleFull
+		role = model.RoleFull
 		if db >= 0 {
-			role = config.RoleReadWrite
+			role = model.RoleReadWrite
 		}
 	}
 	key := fmt.Sprintf("%s|%d|%s", addr, db, role)
@@ -174,7 +191,7 @@ func (v *tokenVerifier) route(addr string, db int, role string) (*Route, error) 
 		return r, nil
 	}
 	d := v.defaults
-	t, err := buildTarget("token:"+addr, addr, d.TLS, d.Auth, d.DialTimeout.D(), v.creds)
+	t, err := buildTarget("token:"+addr, addr, d.TLS, d.Auth, d.DialTimeout, v.creds)
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +203,7 @@ func (v *tokenVerifier) route(addr string, db int, role string) (*Route, error) 
 	if db >= 0 {
 		r.DB, r.Shared = db, true
 	} else {
-		r.PassThrough = role == config.RoleFull
+		r.PassThrough = role == model.RoleFull
 	}
 	iamTimers(r, d.Auth)
 	v.routes[key] = r

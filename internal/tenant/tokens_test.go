@@ -23,7 +23,7 @@ tokens:
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := Build(cfg, nil, nil)
+	d, err := Build(snapOf(cfg), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

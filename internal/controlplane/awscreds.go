@@ -1,4 +1,4 @@
-package cli
+package controlplane
 
 import (
 	"context"
@@ -10,13 +10,14 @@ import (
 
 	"github.com/redoubt-proxy/redoubt/internal/awsiam"
 	"github.com/redoubt-proxy/redoubt/internal/config"
+	"github.com/redoubt-proxy/redoubt/internal/model"
 	"github.com/redoubt-proxy/redoubt/internal/upstream"
 )
 
-// credsFactory makes upstream credentials. For AWS IAM it loads the SDK's
+// AWSCreds makes upstream credentials. For AWS IAM it loads the SDK's
 // default credential chain once per region, checks it works before
 // serving (fail fast), and shares one token provider per login.
-type credsFactory struct {
+type AWSCreds struct {
 	ctx    context.Context
 	log    *slog.Logger
 	reg    awsiam.Registry
@@ -31,13 +32,15 @@ type chain struct {
 	keyID  string
 }
 
-func newCredsFactory(ctx context.Context, log *slog.Logger) *credsFactory {
-	return &credsFactory{ctx: ctx, log: log, chains: map[string]chain{}, logged: map[awsiam.Config]bool{}}
+// NewAWSCreds makes the process-wide factory; ctx bounds the SDK calls.
+func NewAWSCreds(ctx context.Context, log *slog.Logger) *AWSCreds {
+	return &AWSCreds{ctx: ctx, log: log, chains: map[string]chain{}, logged: map[awsiam.Config]bool{}}
 }
 
-func (f *credsFactory) get(name string, a config.UpstreamAuth) (upstream.Credentials, error) {
-	if a.Mode != config.AuthAWSIAM {
-		return upstream.StaticCreds(a), nil
+// Get is a tenant.CredsFunc.
+func (f *AWSCreds) Get(name string, a model.UpstreamAuth) (upstream.Credentials, error) {
+	if a.Mode != model.AuthAWSIAM {
+		return upstream.StaticCreds(config.UpstreamAuth{Mode: a.Mode, Username: a.Username, Password: a.Password}), nil
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -54,7 +57,7 @@ func (f *credsFactory) get(name string, a config.UpstreamAuth) (upstream.Credent
 		ch = chain{creds: creds, region: region, keyID: keyID}
 		f.chains[a.Region] = ch
 	}
-	cfg := awsiam.Config{CacheName: a.CacheName, User: a.Username, Region: ch.region, Serverless: a.Serverless, Lifetime: a.TokenLifetime.D()}
+	cfg := awsiam.Config{CacheName: a.CacheName, User: a.Username, Region: ch.region, Serverless: a.Serverless, Lifetime: a.TokenLifetime}
 	p, err := f.reg.Get(cfg, ch.creds)
 	if err != nil {
 		return nil, err
