@@ -57,6 +57,16 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		defer b.Close()
 		sources, st = append(sources, b), b
 	}
+	// Precedence: file, store, etcd, Kubernetes.
+	watched, err := openSources(ctx, cfg, log)
+	if err != nil {
+		return runtimeErr(err)
+	}
+	defer watched.Close()
+	sources = append(sources, watched.Sources...)
+	if watched.Store != nil {
+		st = watched.Store
+	}
 	srv := proxy.New(proxy.Options{Logger: log, Directory: tenant.NewDirectory(nil, nil), Limits: cfg.Limits})
 	plane := controlplane.New(controlplane.Options{
 		Sources: sources,
@@ -92,7 +102,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 			return configErr(err)
 		}
 		a, err := admin.Start(cfg.Admin.Address, srv, log, admin.Options{Pprof: cfg.Admin.Pprof, Plane: plane,
-			Auth: adminAuth(cfg.Admin), TLS: atls})
+			Auth: adminAuth(cfg.Admin), TLS: atls, Collectors: watched.Collectors, Ready: watched.Ready})
 		if err != nil {
 			return runtimeErr(err)
 		}

@@ -88,7 +88,15 @@ func (s *Sources) resolve(p *problems, lookupEnv func(string) (string, bool)) {
 	}
 }
 
-func (s *Sources) validate(p *problems) {
+func (s *Sources) validate(p *problems, st Store) {
+	if st.Etcd {
+		if s.Etcd == nil {
+			p.add("store.etcd", "needs sources.etcd (the endpoints to write to)")
+		}
+		if st.Path != "" {
+			p.add("store", "path and etcd: true are two different stores; choose one")
+		}
+	}
 	if k := s.Kubernetes; k != nil {
 		const path = "sources.kubernetes"
 		switch {

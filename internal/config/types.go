@@ -60,6 +60,9 @@ type Store struct {
 	// Path of the embedded store file (bbolt); "" = no store, the admin
 	// API cannot create tenants or credentials.
 	Path string `yaml:"path"`
+	// Etcd keeps run-time tenants and credentials in etcd
+	// (sources.etcd) instead, shared by every replica.
+	Etcd bool `yaml:"etcd"`
 }
 
 // Upstream is one Redis / Valkey / ElastiCache endpoint.

@@ -36,7 +36,7 @@ func (c *Config) ValidateWith(h Hooks) error {
 	c.validateLimits(&p)
 	c.validateLog(&p)
 	c.validateControlPlane(&p)
-	c.Sources.validate(&p)
+	c.Sources.validate(&p, c.Store)
 	return p.err()
 }
 

@@ -22,7 +22,10 @@ type Record struct {
 	DB          *int               `json:"db,omitempty"`
 	Role        string             `json:"role,omitempty"`
 	Commands    string             `json:"commands,omitempty"`
-	Credentials []CredentialRecord `json:"credentials"`
+	// ShareDB and EndSessionsAtExpiry are as in the file's tenants.
+	ShareDB             bool               `json:"share_db,omitempty"`
+	EndSessionsAtExpiry *bool              `json:"end_sessions_at_expiry,omitempty"`
+	Credentials         []CredentialRecord `json:"credentials"`
 }
 
 // CredentialRecord is one credential of a Record.
@@ -53,7 +56,8 @@ func decode(prefix, key string, value []byte) (view.Tenant, *view.Rejection) {
 	if err := dec.Decode(&r); err != nil {
 		return bad("", "not a tenant record: %v", jsonError(err))
 	}
-	t := view.Tenant{Name: name, Upstream: r.Upstream, DB: r.DB, Role: r.Role, Commands: r.Commands, Origin: key}
+	t := view.Tenant{Name: name, Upstream: r.Upstream, DB: r.DB, Role: r.Role, Commands: r.Commands,
+		ShareDB: r.ShareDB, EndSessionsAtExpiry: r.EndSessionsAtExpiry, Origin: key}
 	for i, c := range r.Credentials {
 		d, err := hex.DecodeString(c.SecretSHA256)
 		if err != nil || len(d) != 32 {
@@ -63,6 +67,9 @@ func decode(prefix, key string, value []byte) (view.Tenant, *view.Rejection) {
 		copy(vc.Digest[:], d)
 		if c.ExpiresAt != nil {
 			vc.ExpiresAt = *c.ExpiresAt
+		}
+		if c.CreatedAt != nil {
+			vc.CreatedAt = *c.CreatedAt
 		}
 		t.Credentials = append(t.Credentials, vc)
 	}

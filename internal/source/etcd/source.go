@@ -7,6 +7,7 @@ package etcd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"reflect"
 	"sort"
@@ -18,6 +19,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/redoubt-proxy/redoubt/internal/config"
+	"github.com/redoubt-proxy/redoubt/internal/model"
 	"github.com/redoubt-proxy/redoubt/internal/source/view"
 )
 
@@ -43,6 +45,10 @@ type Source struct {
 	now        func() time.Time
 	stats      *view.Stats
 	current    atomic.Pointer[view.View]
+	changed    model.Notify
+	// seen is the highest revision the view includes, so that a write
+	// through the Store can wait until this replica's view has it.
+	seen atomic.Int64
 
 	// entries is the local copy of every key under dir, decoded; only the
 	// run goroutine touches it.
@@ -70,6 +76,7 @@ func New(o Options) *Source {
 		now:        o.Now,
 		stats:      &view.Stats{Source: "etcd"},
 		entries:    map[string]entry{},
+		changed:    model.NewNotify(),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -175,6 +182,7 @@ func (s *Source) list(ctx context.Context) (int64, error) {
 	}
 	s.entries = fresh
 	s.publish()
+	s.advance(resp.Header.Revision)
 	return resp.Header.Revision, nil
 }
 
@@ -205,6 +213,7 @@ func (s *Source) watch(ctx context.Context, rev int64) error {
 		}
 		if len(resp.Events) > 0 {
 			s.publish()
+			s.advance(resp.Events[len(resp.Events)-1].Kv.ModRevision)
 		}
 	}
 	return errors.New("watch channel closed")
@@ -240,6 +249,7 @@ func (s *Source) publish() {
 	}
 	s.current.Store(v)
 	s.stats.Published(v, s.now())
+	s.changed.Signal()
 	s.onChange()
 }
 
@@ -283,6 +293,30 @@ func (s *Source) probe(ctx context.Context) {
 			wasStale = true
 		}
 	}
+}
+
+func (s *Source) advance(rev int64) {
+	for {
+		cur := s.seen.Load()
+		if rev <= cur || s.seen.CompareAndSwap(cur, rev) {
+			return
+		}
+	}
+}
+
+// waitFor waits until the view includes revision rev (a write this
+// process made), so that the admin API answers once the change is in force.
+func (s *Source) waitFor(ctx context.Context, rev int64) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	for s.seen.Load() < rev {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("etcd: written at revision %d, but the watch has not delivered it yet: %w", rev, ctx.Err())
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	return nil
 }
 
 func (s *Source) touch() {

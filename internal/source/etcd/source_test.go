@@ -196,7 +196,7 @@ func TestStoreConcurrentWriters(t *testing.T) {
 	srv := etcdtest.Start(t)
 	a, b := NewStore(client(t, srv.Endpoint), prefix, 0), NewStore(client(t, srv.Endpoint), prefix, 0)
 	ctx := context.Background()
-	if created, err := a.PutTenant(ctx, "alice", Record{Upstream: "main", Role: "readonly"}); err != nil || !created {
+	if created, _, err := a.PutTenant(ctx, "alice", Record{Upstream: "main", Role: "readonly"}); err != nil || !created {
 		t.Fatalf("put: %v %v", created, err)
 	}
 	d := sha256.Sum256([]byte("x"))
@@ -208,7 +208,8 @@ func TestStoreConcurrentWriters(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				id := fmt.Sprintf("%p-%d", st, i)
-				errs <- st.AddCredential(ctx, "alice", CredentialRecord{ID: id, SecretSHA256: hex.EncodeToString(d[:])})
+				_, err := st.AddCredential(ctx, "alice", CredentialRecord{ID: id, SecretSHA256: hex.EncodeToString(d[:])})
+				errs <- err
 			}()
 		}
 	}
@@ -223,20 +224,20 @@ func TestStoreConcurrentWriters(t *testing.T) {
 	if err != nil || !ok || len(r.Credentials) != 40 || r.Role != "readonly" {
 		t.Fatalf("record %+v %v %v", r, ok, err)
 	}
-	if created, err := b.PutTenant(ctx, "alice", Record{Upstream: "other"}); err != nil || created {
+	if created, _, err := b.PutTenant(ctx, "alice", Record{Upstream: "other"}); err != nil || created {
 		t.Fatalf("replace: %v %v", created, err)
 	}
-	if err := a.RevokeCredential(ctx, "alice", r.Credentials[0].ID); err != nil {
+	if _, err := a.RevokeCredential(ctx, "alice", r.Credentials[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.RevokeCredential(ctx, "alice", r.Credentials[0].ID); err != ErrNoCredential {
+	if _, err := a.RevokeCredential(ctx, "alice", r.Credentials[0].ID); err != ErrNoCredential {
 		t.Fatalf("second revoke: %v", err)
 	}
 	r, _, _ = a.Get(ctx, "alice")
 	if len(r.Credentials) != 39 || r.Upstream != "other" {
 		t.Fatalf("after replace and revoke: %+v", r)
 	}
-	if err := a.AddCredential(ctx, "nobody", CredentialRecord{ID: "x"}); err != ErrNoTenant {
+	if _, err := a.AddCredential(ctx, "nobody", CredentialRecord{ID: "x"}); err != ErrNoTenant {
 		t.Fatalf("credential for a missing tenant: %v", err)
 	}
 }

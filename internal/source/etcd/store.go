@@ -67,8 +67,8 @@ func (st *Store) List(ctx context.Context) (map[string]Record, error) {
 
 // PutTenant creates or replaces a tenant's settings; its credentials stay.
 // created reports whether the tenant is new.
-func (st *Store) PutTenant(ctx context.Context, name string, settings Record) (created bool, err error) {
-	err = st.update(ctx, name, func(r *Record, exists bool) error {
+func (st *Store) PutTenant(ctx context.Context, name string, settings Record) (created bool, rev int64, err error) {
+	rev, err = st.update(ctx, name, func(r *Record, exists bool) error {
 		created = !exists
 		creds := r.Credentials
 		*r = settings
@@ -78,22 +78,22 @@ func (st *Store) PutTenant(ctx context.Context, name string, settings Record) (c
 		}
 		return nil
 	})
-	return created, err
+	return created, rev, err
 }
 
 // DeleteTenant removes a tenant and with it every credential.
-func (st *Store) DeleteTenant(ctx context.Context, name string) (bool, error) {
+func (st *Store) DeleteTenant(ctx context.Context, name string) (deleted bool, rev int64, err error) {
 	ctx, cancel := context.WithTimeout(ctx, st.timeout)
 	defer cancel()
 	resp, err := st.cli.Delete(ctx, st.Key(name))
 	if err != nil {
-		return false, fmt.Errorf("etcd: delete tenant %s: %w", name, err)
+		return false, 0, fmt.Errorf("etcd: delete tenant %s: %w", name, err)
 	}
-	return resp.Deleted > 0, nil
+	return resp.Deleted > 0, resp.Header.Revision, nil
 }
 
 // AddCredential adds a credential (a digest, never a secret) to a tenant.
-func (st *Store) AddCredential(ctx context.Context, name string, c CredentialRecord) error {
+func (st *Store) AddCredential(ctx context.Context, name string, c CredentialRecord) (int64, error) {
 	return st.update(ctx, name, func(r *Record, exists bool) error {
 		if !exists {
 			return ErrNoTenant
@@ -109,7 +109,7 @@ func (st *Store) AddCredential(ctx context.Context, name string, c CredentialRec
 }
 
 // RevokeCredential removes one credential of a tenant.
-func (st *Store) RevokeCredential(ctx context.Context, name, id string) error {
+func (st *Store) RevokeCredential(ctx context.Context, name, id string) (int64, error) {
 	return st.update(ctx, name, func(r *Record, exists bool) error {
 		if !exists {
 			return ErrNoTenant
@@ -143,7 +143,7 @@ func (st *Store) get(ctx context.Context, name string) (Record, int64, bool, err
 
 // update applies change to the current record and writes it back only if
 // nobody wrote the key in between; otherwise it reads again and retries.
-func (st *Store) update(ctx context.Context, name string, change func(r *Record, exists bool) error) error {
+func (st *Store) update(ctx context.Context, name string, change func(r *Record, exists bool) error) (int64, error) {
 	key := st.Key(name)
 	for attempt := 0; attempt < 100; attempt++ {
 		if attempt > 0 {
@@ -153,14 +153,14 @@ func (st *Store) update(ctx context.Context, name string, change func(r *Record,
 		}
 		r, rev, exists, err := st.get(ctx, name)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if err := change(&r, exists); err != nil {
-			return err
+			return 0, err
 		}
 		val, err := json.Marshal(r)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		tctx, cancel := context.WithTimeout(ctx, st.timeout)
 		resp, err := st.cli.Txn(tctx).
@@ -169,11 +169,11 @@ func (st *Store) update(ctx context.Context, name string, change func(r *Record,
 			Commit()
 		cancel()
 		if err != nil {
-			return fmt.Errorf("etcd: write tenant %s: %w", name, err)
+			return 0, fmt.Errorf("etcd: write tenant %s: %w", name, err)
 		}
 		if resp.Succeeded {
-			return nil
+			return resp.Header.Revision, nil
 		}
 	}
-	return fmt.Errorf("etcd: write tenant %s: too many concurrent writers", name)
+	return 0, fmt.Errorf("etcd: write tenant %s: too many concurrent writers", name)
 }

@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/redoubt-proxy/redoubt/internal/config"
+	"github.com/redoubt-proxy/redoubt/internal/model"
 	"github.com/redoubt-proxy/redoubt/internal/source/view"
 )
 
@@ -57,6 +58,7 @@ type Source struct {
 	deb       *view.Debouncer
 	stats     *view.Stats
 	current   atomic.Pointer[view.View]
+	changed   model.Notify
 
 	mu     sync.Mutex // guards logged
 	logged map[string]string
@@ -86,6 +88,7 @@ func New(o Options) (*Source, error) {
 		deb:      view.NewDebouncer(o.Config.Debounce.D()),
 		stats:    &view.Stats{Source: "kubernetes"},
 		logged:   map[string]string{},
+		changed:  model.NewNotify(),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -241,6 +244,7 @@ func (s *Source) rebuild() {
 	s.current.Store(v)
 	s.stats.Published(v, s.now())
 	s.log.Info("Secrets changed", "tenants", len(v.Tenants), "rejected", len(v.Rejected))
+	s.changed.Signal()
 	s.onChange()
 }
 

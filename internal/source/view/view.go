@@ -14,6 +14,7 @@ import (
 type Credential struct {
 	ID        string
 	Digest    [32]byte
+	CreatedAt time.Time // zero: unknown
 	ExpiresAt time.Time // zero: never
 }
 
@@ -27,6 +28,10 @@ type Tenant struct {
 	Role        string
 	Commands    string
 	Credentials []Credential
+	// ShareDB and EndSessionsAtExpiry are as in the file's tenants
+	// (etcd records carry them; Secrets do not).
+	ShareDB             bool
+	EndSessionsAtExpiry *bool
 	// Origin says where the tenant came from, for logs and conflicts:
 	// "namespace/name" of a Secret, or an etcd key.
 	Origin string
