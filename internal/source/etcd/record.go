@@ -18,10 +18,10 @@ import (
 //	{"upstream": "main", "db": 3, "role": "readwrite", "commands": "-keys",
 //	 "credentials": [{"id": "a", "secret_sha256": "<64 hex>", "expires_at": "2027-01-01T00:00:00Z"}]}
 type Record struct {
-	Upstream    string             `json:"upstream"`
-	DB          *int               `json:"db,omitempty"`
-	Role        string             `json:"role,omitempty"`
-	Commands    string             `json:"commands,omitempty"`
+	Upstream string `json:"upstream"`
+	DB       *int   `json:"db,omitempty"`
+	Role     string `json:"role,omitempty"`
+	Commands string `json:"commands,omitempty"`
 	// ShareDB and EndSessionsAtExpiry are as in the file's tenants.
 	ShareDB             bool               `json:"share_db,omitempty"`
 	EndSessionsAtExpiry *bool              `json:"end_sessions_at_expiry,omitempty"`

@@ -8,9 +8,9 @@ import (
 // are source names, Secret namespace/names, etcd keys and field names:
 // never a secret.
 type collector struct {
-	stats                                          []*Stats
+	stats                                         []*Stats
 	gen, lastSync, entries, rejected, errs, stale *prometheus.Desc
-	entry                                          *prometheus.Desc
+	entry                                         *prometheus.Desc
 }
 
 // Collector returns a Prometheus collector for sources' stats.
