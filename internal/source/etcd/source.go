@@ -243,7 +243,8 @@ func (s *Source) publish() {
 			v.Tenants = append(v.Tenants, e.tenant)
 		}
 	}
-	if reflect.DeepEqual(s.current.Load(), v) {
+	// The first view is published even when empty: it says etcd was read.
+	if s.stats.Read().Generation > 0 && reflect.DeepEqual(s.current.Load(), v) {
 		s.stats.Synced(s.now())
 		return
 	}

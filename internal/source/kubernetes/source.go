@@ -237,7 +237,9 @@ func (s *Source) rebuild() {
 	}
 	v := build(secrets)
 	s.logRejections(v.Rejected)
-	if old := s.current.Load(); reflect.DeepEqual(old, v) {
+	// The first view is published even when empty: it says the API
+	// server was read.
+	if s.stats.Read().Generation > 0 && reflect.DeepEqual(s.current.Load(), v) {
 		s.stats.Synced(s.now())
 		return
 	}

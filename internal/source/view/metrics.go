@@ -24,7 +24,7 @@ func Collector(stats ...*Stats) prometheus.Collector {
 		lastSync: d("last_sync_timestamp_seconds", "When the source last heard from its backend successfully (Unix time)."),
 		entries:  d("entries", "Tenants the source currently defines."),
 		rejected: d("rejected_entries", "Entries the source currently skips (bad fields); see redoubt_source_rejected_entry."),
-		errs:     d("errors_total", "Failed lists, watches and probes of the source's backend."),
+		errs:     d("watch_errors_total", "Failed lists, watches and probes of the source's backend (Kubernetes API, etcd)."),
 		stale:    d("stale", "1 when the backend has been out of reach for longer than stale_after (the last good view serves)."),
 		entry:    d("rejected_entry", "1 for each skipped entry: a Secret's namespace/name or an etcd key, and the field at fault.", "entry", "field"),
 	}

@@ -25,10 +25,10 @@ func TestCollector(t *testing.T) {
 # TYPE redoubt_source_entries gauge
 redoubt_source_entries{source="etcd"} 0
 redoubt_source_entries{source="kubernetes"} 2
-# HELP redoubt_source_errors_total Failed lists, watches and probes of the source's backend.
-# TYPE redoubt_source_errors_total counter
-redoubt_source_errors_total{source="etcd"} 1
-redoubt_source_errors_total{source="kubernetes"} 0
+# HELP redoubt_source_watch_errors_total Failed lists, watches and probes of the source's backend (Kubernetes API, etcd).
+# TYPE redoubt_source_watch_errors_total counter
+redoubt_source_watch_errors_total{source="etcd"} 1
+redoubt_source_watch_errors_total{source="kubernetes"} 0
 # HELP redoubt_source_generation Views the source has published (each one a changed set of tenants).
 # TYPE redoubt_source_generation gauge
 redoubt_source_generation{source="etcd"} 0
@@ -45,7 +45,7 @@ redoubt_source_stale{source="etcd"} 1
 redoubt_source_stale{source="kubernetes"} 0
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
-		"redoubt_source_entries", "redoubt_source_errors_total", "redoubt_source_generation",
+		"redoubt_source_entries", "redoubt_source_watch_errors_total", "redoubt_source_generation",
 		"redoubt_source_last_sync_timestamp_seconds", "redoubt_source_rejected_entry", "redoubt_source_stale"); err != nil {
 		t.Fatal(err)
 	}
