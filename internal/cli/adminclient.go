@@ -24,6 +24,8 @@ type adminFlags struct {
 	url     string
 	asJSON  bool
 	caFile  string
+	cert    string
+	key     string
 	timeout time.Duration
 }
 
@@ -35,6 +37,8 @@ func (f *adminFlags) register(cmd *cobra.Command) {
 	cmd.PersistentFlags().StringVar(&f.url, "admin", def, "admin endpoint URL (or $REDOUBT_ADMIN); the token comes from $"+AdminTokenEnv)
 	cmd.PersistentFlags().BoolVar(&f.asJSON, "json", false, "print the API's JSON instead of a table")
 	cmd.PersistentFlags().StringVar(&f.caFile, "ca", "", "CA file to verify an https admin endpoint")
+	cmd.PersistentFlags().StringVar(&f.cert, "cert", "", "client certificate for an mTLS admin endpoint (with --key)")
+	cmd.PersistentFlags().StringVar(&f.key, "key", "", "client certificate key (with --cert)")
 	cmd.PersistentFlags().DurationVar(&f.timeout, "timeout", 10*time.Second, "request timeout")
 }
 
@@ -50,12 +54,23 @@ func (e *apiError) Error() string { return fmt.Sprintf("%s (HTTP %d)", e.msg, e.
 // The raw body is returned for --json.
 func (f *adminFlags) call(method, path string, body, out any) ([]byte, error) {
 	client := &http.Client{Timeout: f.timeout}
-	if f.caFile != "" {
-		pool, err := config.LoadCertPool(f.caFile)
-		if err != nil {
-			return nil, configErr(fmt.Errorf("--ca: %w", err))
+	if f.caFile != "" || f.cert != "" {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if f.caFile != "" {
+			pool, err := config.LoadCertPool(f.caFile)
+			if err != nil {
+				return nil, configErr(fmt.Errorf("--ca: %w", err))
+			}
+			tc.RootCAs = pool
 		}
-		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}}
+		if f.cert != "" {
+			c, err := tls.LoadX509KeyPair(f.cert, f.key)
+			if err != nil {
+				return nil, configErr(fmt.Errorf("--cert/--key: %w", err))
+			}
+			tc.Certificates = []tls.Certificate{c}
+		}
+		client.Transport = &http.Transport{TLSClientConfig: tc}
 	}
 	var rd io.Reader
 	if body != nil {

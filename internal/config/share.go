@@ -17,9 +17,11 @@ func (c *Config) Shared(upstream string) bool {
 }
 
 // PassThrough reports whether t's sessions may be relayed untouched: role
-// full on an upstream nobody else can reach.
+// full, no db (a tenant with db is always pinned), on an upstream nobody
+// else can reach. The gateway decides on the merged view of every source
+// (model.Snapshot.PassThrough); this is the file's view alone.
 func (t *Tenant) PassThrough(c *Config) bool {
-	return t.Role == RoleFull && !c.Shared(t.Upstream)
+	return t.Role == RoleFull && t.DB == nil && !c.Shared(t.Upstream)
 }
 
 // sharedWith explains why upstream is shared, from the point of view of

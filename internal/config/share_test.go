@@ -34,6 +34,7 @@ func TestSharedAndPassThrough(t *testing.T) {
 		{"same address under two names", []int{3}, "a", true, 3, false},
 		{"the other name is shared too", []int{3}, "a2", true, 3, false},
 		{"upstream nobody uses", []int{0}, "empty", false, 0, true},
+		{"full with db alone is pinned, not pass-through", []int{1}, "multi", false, 1, false},
 		{"unknown upstream", []int{0}, "nope", false, 0, true},
 	}
 	for _, tt := range tests {

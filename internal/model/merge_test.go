@@ -15,8 +15,6 @@ func ups(addrs ...string) map[string]Upstream {
 	return m
 }
 
-func cred(id string, b byte) Credential { return Credential{ID: id, Digest: [32]byte{b}} }
-
 func names(s *Snapshot) string {
 	var out []string
 	for _, t := range s.Tenants {
@@ -98,5 +96,26 @@ func TestSnapshotIsolation(t *testing.T) {
 	}
 	if !s.Shared("main") || s.Shared("own") {
 		t.Error("two upstream names on one address make it shared; own is not")
+	}
+}
+
+// A tenant's credentials are checked with it: IDs valid and unique, each
+// with a digest. A bad one leaves its tenant out, never the others.
+func TestMergeCredentials(t *testing.T) {
+	p := Part{Upstreams: ups("a", "127.0.0.1:1", "b", "127.0.0.1:2", "c", "127.0.0.1:3")}
+	p.Tenants = []Tenant{
+		{Name: "dup", Upstream: "a", Role: RoleFull, Credentials: []Credential{{ID: "x", Digest: [32]byte{1}}, {ID: "x", Digest: [32]byte{2}}}},
+		{Name: "nodigest", Upstream: "b", Role: RoleFull, Credentials: []Credential{{ID: "x"}}},
+		{Name: "fine", Upstream: "c", Role: RoleFull, Credentials: []Credential{{ID: "x", Digest: [32]byte{1}}, {ID: "y", Digest: [32]byte{2}}}},
+	}
+	s := Merge([]SourcePart{{SourceStore, p}}, Checks{})
+	if got := names(s); got != "fine@store" {
+		t.Fatalf("tenants %q", got)
+	}
+	got := problems(s)
+	for _, want := range []string{`tenant dup: credentials[1].id: duplicate credential "x"`, "tenant nodigest: credentials[0]: no secret"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("problems:\n%s\nwant %q", got, want)
+		}
 	}
 }

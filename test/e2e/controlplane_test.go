@@ -76,6 +76,10 @@ func TestControlPlaneCredentials(t *testing.T) {
 	if !strings.Contains(sessions, `"credential_id":"a"`) || !strings.Contains(sessions, `"credential_id":"b"`) {
 		t.Errorf("sessions do not name their credentials: %s", sessions)
 	}
+	metrics := g.must(t, 200, "GET", "/metrics", nil)["_raw"].(string)
+	if !strings.Contains(metrics, `redoubt_credential_sessions{credential="b",tenant="app"} 1`) {
+		t.Errorf("no per-credential session count in /metrics")
+	}
 	start := time.Now()
 	g.must(t, 204, "DELETE", "/v1/tenants/app/credentials/a", nil)
 	if !closedWithin(sa, time.Second) {

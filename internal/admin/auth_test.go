@@ -1,0 +1,52 @@
+package admin
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestAuthenticator(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(Subject(r))) })
+	cert := &x509.Certificate{Subject: pkix.Name{CommonName: "ops-bot"}}
+	for _, tc := range []struct {
+		desc        string
+		a           *Authenticator
+		header      string
+		verified    bool
+		wantCode    int
+		wantSubject string
+	}{
+		{"nothing configured", NewAuthenticator("", false), "Bearer x", false, 403, ""},
+		{"no header", NewAuthenticator("s3cret-token", false), "", false, 401, ""},
+		{"wrong token", NewAuthenticator("s3cret-token", false), "Bearer s3cret-tokem", false, 401, ""},
+		{"token without Bearer", NewAuthenticator("s3cret-token", false), "s3cret-token", false, 401, ""},
+		{"empty bearer", NewAuthenticator("s3cret-token", false), "Bearer ", false, 401, ""},
+		{"right token", NewAuthenticator("s3cret-token", false), "Bearer s3cret-token", false, 200, "token:"},
+		{"certificate, mTLS off", NewAuthenticator("s3cret-token", false), "", true, 401, ""},
+		{"verified certificate", NewAuthenticator("", true), "", true, 200, "cert:ops-bot"},
+		{"mTLS on, no certificate", NewAuthenticator("", true), "", false, 401, ""},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/v1/tenants", nil)
+			if tc.header != "" {
+				r.Header.Set("Authorization", tc.header)
+			}
+			if tc.verified {
+				r.TLS = &tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{cert}}}
+			}
+			w := httptest.NewRecorder()
+			tc.a.Require(ok).ServeHTTP(w, r)
+			if w.Code != tc.wantCode {
+				t.Fatalf("code %d, want %d (%s)", w.Code, tc.wantCode, w.Body)
+			}
+			if tc.wantCode == 200 && !strings.HasPrefix(w.Body.String(), tc.wantSubject) {
+				t.Fatalf("subject %q, want prefix %q", w.Body, tc.wantSubject)
+			}
+		})
+	}
+}
