@@ -3,6 +3,11 @@ package kubernetes
 import (
 	"strings"
 	"sync"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/redoubt-proxy/redoubt/internal/config"
 )
 
 // lockedWriter collects log output written from the source's goroutines.
@@ -21,4 +26,13 @@ func (w *lockedWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.String()
+}
+
+func selectorMatches(t *testing.T, l map[string]string) bool {
+	t.Helper()
+	sel, err := labels.Parse(config.DefaultK8sLabelSelector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sel.Matches(labels.Set(l))
 }
