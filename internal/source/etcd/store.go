@@ -46,25 +46,6 @@ func (st *Store) Get(ctx context.Context, name string) (Record, bool, error) {
 	return r, ok, err
 }
 
-// List returns every tenant record by name; records that do not decode
-// are left out (the source reports them).
-func (st *Store) List(ctx context.Context) (map[string]Record, error) {
-	ctx, cancel := context.WithTimeout(ctx, st.timeout)
-	defer cancel()
-	resp, err := st.cli.Get(ctx, st.dir, clientv3.WithPrefix())
-	if err != nil {
-		return nil, fmt.Errorf("etcd: list tenants: %w", err)
-	}
-	out := make(map[string]Record, len(resp.Kvs))
-	for _, kv := range resp.Kvs {
-		var r Record
-		if json.Unmarshal(kv.Value, &r) == nil {
-			out[string(kv.Key[len(st.dir):])] = r
-		}
-	}
-	return out, nil
-}
-
 // PutTenant creates or replaces a tenant's settings; its credentials stay.
 // created reports whether the tenant is new.
 func (st *Store) PutTenant(ctx context.Context, name string, settings Record) (created bool, rev int64, err error) {
