@@ -244,10 +244,13 @@ func (s *Source) publish() {
 		}
 	}
 	// The first view is published even when empty: it says etcd was read.
-	if s.stats.Read().Generation > 0 && reflect.DeepEqual(s.current.Load(), v) {
+	old := s.current.Load()
+	v.Generation = old.Generation
+	if old.Generation > 0 && reflect.DeepEqual(old, v) {
 		s.stats.Synced(s.now())
 		return
 	}
+	v.Generation = old.Generation + 1
 	s.current.Store(v)
 	s.stats.Published(v, s.now())
 	s.changed.Signal()

@@ -6,7 +6,10 @@ import "github.com/redoubt-proxy/redoubt/internal/model"
 // prefixes each problem's entry ("Secret", "key") so that a log line or
 // metric names the Secret's namespace/name or the etcd key.
 func (v *View) Part(source, entryKind string) model.Part {
-	p := model.Part{Tenants: make([]model.Tenant, 0, len(v.Tenants))}
+	// The generation tells the control plane that a Load which returns
+	// a view it already merged (after an API write waited for it) needs
+	// no second rebuild.
+	p := model.Part{Tenants: make([]model.Tenant, 0, len(v.Tenants)), Version: v.Generation}
 	for _, t := range v.Tenants {
 		mt := model.Tenant{
 			Name: t.Name, Source: source, Upstream: t.Upstream, DB: t.DB, Role: t.Role, Commands: t.Commands,

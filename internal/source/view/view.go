@@ -55,6 +55,8 @@ func (r Rejection) String() string {
 type View struct {
 	Tenants  []Tenant // sorted by name, names unique
 	Rejected []Rejection
+	// Generation counts the views a source published: 1 for the first.
+	Generation uint64
 }
 
 // Sort orders tenants by name and rejections by entry, so that equal
