@@ -20,7 +20,7 @@ func (s *Source) Changed() <-chan struct{} { return s.changed }
 // control plane never serves a view it never had.
 func (s *Source) Load(context.Context) (model.Part, error) {
 	if s.stats.Read().Generation == 0 {
-		return model.Part{}, errors.New("Secrets not listed yet (API server unreachable, or RBAC refuses list/watch on secrets?)")
+		return model.Part{}, errors.New("kubernetes Secrets not listed yet (API server unreachable, or RBAC refuses list/watch on secrets?)")
 	}
 	return s.View().Part(model.SourceKubernetes, "Secret"), nil
 }
