@@ -122,7 +122,7 @@ func (s *Source) Start(ctx context.Context, wait time.Duration) bool {
 	case <-first:
 		return true
 	case <-t.C:
-		s.log.Warn("etcd not listed yet; serving without its tenants until it answers", "waited", wait)
+		s.log.Warn("etcd did not answer the first list in time", "waited", wait)
 		return false
 	case <-ctx.Done():
 		return false
