@@ -210,10 +210,15 @@ func (p *Plane) refreshLocked(ctx context.Context, i int, why string) {
 	if part.Version != 0 && p.loaded[i] && part.Version == p.parts[i].Part.Version {
 		return // already merged (an API call refreshed it before this signal)
 	}
+	prevPart, prevLoaded := p.parts[i].Part, p.loaded[i]
 	p.parts[i].Part, p.loaded[i] = part, true
 	// A file reload builds everything anew (CA files are read again);
 	// other changes reuse what did not change.
 	if _, err := p.rebuildLocked(s.Name()+" "+why, s.Name() != model.SourceFile); err != nil {
+		// The part that could not be built is not kept: the next change
+		// of another source must not trip over it again.
+		p.parts[i].Part, p.loaded[i] = prevPart, prevLoaded
+		p.metrics.sourceErrors.Add(1)
 		p.log.Error("reload refused, keeping the running configuration", "source", s.Name(), "why", why, "err", err)
 	}
 }
