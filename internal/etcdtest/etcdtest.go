@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -49,12 +50,23 @@ func freePort(tb testing.TB) int {
 }
 
 // Start runs etcd until the test ends.
-func Start(tb testing.TB) *Server {
+func Start(tb testing.TB) *Server { return start(tb, "http") }
+
+// StartTLS runs etcd with TLS on its client port: certFile and keyFile
+// are its certificate (valid for 127.0.0.1), and clients must present a
+// certificate signed by caFile.
+func StartTLS(tb testing.TB, certFile, keyFile, caFile string) *Server {
+	tb.Helper()
+	return start(tb, "https", "--cert-file", certFile, "--key-file", keyFile,
+		"--trusted-ca-file", caFile, "--client-cert-auth")
+}
+
+func start(tb testing.TB, scheme string, extra ...string) *Server {
 	tb.Helper()
 	bin := Binary(tb)
 	client, peer := freePort(tb), freePort(tb)
 	dir := tb.TempDir()
-	c := fmt.Sprintf("http://127.0.0.1:%d", client)
+	c := fmt.Sprintf("%s://127.0.0.1:%d", scheme, client)
 	p := fmt.Sprintf("http://127.0.0.1:%d", peer)
 	s := &Server{Endpoint: c, Dir: dir, tb: tb, args: []string{
 		bin, "--name", "test", "--data-dir", filepath.Join(dir, "data"),
@@ -63,6 +75,7 @@ func Start(tb testing.TB) *Server {
 		"--initial-cluster", "test=" + p,
 		"--logger", "zap", "--log-outputs", filepath.Join(dir, "etcd.log"), "--log-level", "warn",
 	}}
+	s.args = append(s.args, extra...)
 	s.start()
 	tb.Cleanup(s.Stop)
 	return s
@@ -76,7 +89,7 @@ func (s *Server) start() {
 	}
 	s.exited = make(chan struct{})
 	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(s.cmd, s.exited)
-	addr := s.Endpoint[len("http://"):]
+	addr := s.Endpoint[strings.Index(s.Endpoint, "://")+3:]
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond); err == nil {
