@@ -27,8 +27,8 @@ func tenantSecret(name string, data map[string]string) *corev1.Secret {
 
 // No Kubernetes API server can run here: client-go's fake clientset
 // answers the real informers. A Secret appears: its tenant logs in. A
-// rotation key removed, then the Secret deleted: exactly those sessions
-// end within 1 s. A file tenant of the same name wins (a conflict).
+// rotation key removed, another given a new value, then the Secret
+// deleted: exactly those sessions end within 1 s. A file tenant of the same name wins (a conflict).
 func TestKubernetesSourceLive(t *testing.T) {
 	up := redistest.Start(t)
 	kube := fake.NewClientset()
@@ -44,7 +44,7 @@ tenants: [{name: taken, secret_env: FILE_SECRET, upstream: main, db: 1}]
 sources: {kubernetes: {namespaces: [team-a]}}
 `)
 	if _, err := secrets.Create(ctx, tenantSecret("orders", map[string]string{
-		"secret.a": "orders-secret-a", "secret.b": "orders-secret-b", "upstream": "main", "db": "3",
+		"secret.a": "orders-secret-a", "secret.b": "orders-secret-b", "secret.c": "orders-secret-c", "upstream": "main", "db": "3",
 	}), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -53,6 +53,7 @@ sources: {kubernetes: {namespaces: [team-a]}}
 	}
 	sa := g.mustLogin(t, "orders", "orders-secret-a")
 	sb := g.mustLogin(t, "orders", "orders-secret-b")
+	sc := g.mustLogin(t, "orders", "orders-secret-c")
 	if got := sa.do("SET", "k", "v"); got != "+OK" {
 		t.Fatalf("SET: %s", got)
 	}
@@ -67,7 +68,7 @@ sources: {kubernetes: {namespaces: [team-a]}}
 
 	start := time.Now()
 	if _, err := secrets.Update(ctx, tenantSecret("orders", map[string]string{
-		"secret.b": "orders-secret-b", "upstream": "main", "db": "3",
+		"secret.b": "orders-secret-b", "secret.c": "orders-secret-c", "upstream": "main", "db": "3",
 	}), metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -79,11 +80,27 @@ sources: {kubernetes: {namespaces: [team-a]}}
 		t.Fatalf("the other credential's session: %s", got)
 	}
 
+	// secret.b given a new value: b's session ends, c's stays.
+	start = time.Now()
+	if _, err := secrets.Update(ctx, tenantSecret("orders", map[string]string{
+		"secret.b": "orders-secret-b2", "secret.c": "orders-secret-c", "upstream": "main", "db": "3",
+	}), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !sb.closedWithin(time.Second) {
+		t.Fatal("the changed key's session still open after 1 s")
+	}
+	t.Logf("secret.b changed: its session ended after %v", time.Since(start))
+	if got := sc.do("PING"); got != "+PONG" {
+		t.Fatalf("the untouched credential's session: %s", got)
+	}
+	g.mustLogin(t, "orders", "orders-secret-b2").Close()
+
 	start = time.Now()
 	if err := secrets.Delete(ctx, "orders", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if !sb.closedWithin(time.Second) {
+	if !sc.closedWithin(time.Second) {
 		t.Fatal("a deleted Secret's session still open after 1 s")
 	}
 	t.Logf("Secret deleted: its session ended after %v", time.Since(start))
