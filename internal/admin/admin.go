@@ -60,6 +60,7 @@ func Start(addr string, p *proxy.Server, log *slog.Logger, o Options) (*Server, 
 	reg.MustRegister(newCollector(p))
 	if o.Plane != nil {
 		reg.MustRegister(newPlaneCollector(o.Plane, p))
+		reg.MustRegister(newConflictCollector(o.Plane))
 	}
 	reg.MustRegister(o.Collectors...)
 	mux := http.NewServeMux()

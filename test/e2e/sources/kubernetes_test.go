@@ -106,7 +106,8 @@ sources: {kubernetes: {namespaces: [team-a]}}
 	t.Logf("Secret deleted: its session ended after %v", time.Since(start))
 
 	_, metrics := g.get(t, "/metrics")
-	for _, want := range []string{`redoubt_source_entries{source="kubernetes"} 1`, `redoubt_source_problems{source="kubernetes"} 1`} {
+	for _, want := range []string{`redoubt_source_entries{source="kubernetes"} 1`, `redoubt_source_problems{source="kubernetes"} 1`,
+		`redoubt_source_conflicts{source="kubernetes",winner="file"} 1`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
 		}
