@@ -7,8 +7,10 @@ import (
 	"os"
 
 	"github.com/redoubt-proxy/redoubt/internal/cli"
+	"github.com/redoubt-proxy/redoubt/internal/source/open"
 )
 
 func main() {
-	os.Exit(cli.Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	ctx := cli.WithSources(context.Background(), open.New(open.Options{}))
+	os.Exit(cli.Run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -40,6 +40,11 @@ type Options struct {
 	Auth *Authenticator
 	// TLS serves the endpoint over TLS (client certificates for mTLS).
 	TLS *tls.Config
+	// Collectors are more metrics (the watched sources').
+	Collectors []prometheus.Collector
+	// Ready, when set, can hold /readyz at 503 with its reason (a stale
+	// etcd source).
+	Ready func() error
 }
 
 // Start listens on addr and serves in the background.
@@ -55,14 +60,22 @@ func Start(addr string, p *proxy.Server, log *slog.Logger, o Options) (*Server, 
 	reg.MustRegister(newCollector(p))
 	if o.Plane != nil {
 		reg.MustRegister(newPlaneCollector(o.Plane, p))
+		reg.MustRegister(newConflictCollector(o.Plane))
 	}
 	reg.MustRegister(newFairCollector(p)) // fairshare.go
+	reg.MustRegister(o.Collectors...)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if p.Draining() {
 			http.Error(w, "draining", http.StatusServiceUnavailable)
 			return
+		}
+		if o.Ready != nil {
+			if err := o.Ready(); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
 		}
 		w.Write([]byte("ready\n"))
 	})

@@ -62,6 +62,18 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		defer b.Close()
 		sources, st = append(sources, b), b
 	}
+	// Precedence: file, store, etcd, Kubernetes.
+	watched, err := openSources(ctx, cfg, log)
+	if err != nil {
+		return runtimeErr(err)
+	}
+	defer watched.Close()
+	sources = append(sources, watched.Sources...)
+	if watched.Store != nil {
+		st = watched.Store
+	}
+	// The broker adds the upstreams of its ElastiCache instances; it
+	// comes after the store that keeps its tenants.
 	brk, err := openBroker(cfg, log)
 	if err != nil {
 		return configErr(err)
@@ -120,7 +132,7 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 			return configErr(err)
 		}
 		a, err := admin.Start(cfg.Admin.Address, srv, log, admin.Options{Pprof: cfg.Admin.Pprof, Plane: plane,
-			Auth: adminAuth(cfg.Admin), TLS: atls})
+			Auth: adminAuth(cfg.Admin), TLS: atls, Collectors: watched.Collectors, Ready: watched.Ready})
 		if err != nil {
 			return runtimeErr(err)
 		}

@@ -89,6 +89,8 @@ func (c *Config) ApplyDefaults() {
 		}
 	}
 
+	c.Sources.applyDefaults(l.DialTimeout.D())
+
 	if c.Log.Level == "" {
 		c.Log.Level = DefaultLogLevel
 	}

@@ -72,6 +72,7 @@ func (c *Config) Resolve(lookupEnv func(string) (string, bool)) error {
 	}
 	c.resolveControlPlane(&p, lookupEnv)
 	c.resolveBroker(&p, lookupEnv)
+	c.Sources.resolve(&p, lookupEnv)
 	return p.err()
 }
 

@@ -17,6 +17,7 @@ type Config struct {
 	Log       Log                 `yaml:"log"`
 	Store     Store               `yaml:"store"`
 	Broker    *Broker             `yaml:"broker"` // Open Service Broker; nil = off
+	Sources   Sources             `yaml:"sources"`
 }
 
 // Listener is one client-facing socket.
@@ -68,6 +69,9 @@ type Store struct {
 	// Path of the embedded store file (bbolt); "" = no store, the admin
 	// API cannot create tenants or credentials.
 	Path string `yaml:"path"`
+	// Etcd keeps run-time tenants and credentials in etcd
+	// (sources.etcd) instead, shared by every replica.
+	Etcd bool `yaml:"etcd"`
 }
 
 // Upstream is one Redis / Valkey / ElastiCache endpoint.

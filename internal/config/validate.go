@@ -38,6 +38,7 @@ func (c *Config) ValidateWith(h Hooks) error {
 	c.validateLog(&p)
 	c.validateControlPlane(&p)
 	c.validateBroker(&p)
+	c.Sources.validate(&p, c.Store)
 	return p.err()
 }
 

@@ -59,7 +59,8 @@ func (p *Plane) PutTenant(ctx context.Context, t model.Tenant) (created bool, er
 	if t.Role == "" {
 		t.Role = model.RoleReadWrite
 	}
-	t.Source, t.Credentials = model.SourceStore, nil
+	// The store is the embedded one ("store") or etcd ("etcd").
+	t.Source, t.Credentials = p.o.Store.Name(), nil
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.owned(t.Name); err != nil {
@@ -156,12 +157,12 @@ func (p *Plane) RevokeCredential(ctx context.Context, tenantName, id string) err
 // when that source takes precedence over the store.
 func (p *Plane) owned(name string) error {
 	t, ok := p.cur.Load().Snapshot.Tenant(name)
-	if !ok || t.Source == model.SourceStore {
+	if !ok || t.Source == p.o.Store.Name() {
 		return nil
 	}
 	for _, s := range p.o.Sources {
 		switch s.Name() {
-		case model.SourceStore:
+		case p.o.Store.Name():
 			return nil // the store comes first: the other source's tenant loses
 		case t.Source:
 			return &SourceError{Tenant: name, Source: t.Source}

@@ -90,7 +90,8 @@ func Merge(parts []SourcePart, c Checks) *Snapshot {
 				if first == t.Source {
 					msg = "duplicate tenant"
 				}
-				s.Problems = append(s.Problems, Problem{Source: t.Source, Entry: "tenant " + t.Name, Msg: msg})
+				s.Problems = append(s.Problems, Problem{Source: t.Source, Entry: "tenant " + t.Name, Msg: msg,
+					ConflictWith: conflictWith(first, t.Source)})
 				continue
 			}
 			if errs := ValidateTenant(&t, s.Upstreams, cc); len(errs) > 0 {

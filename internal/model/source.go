@@ -64,6 +64,9 @@ type Problem struct {
 	Entry  string // what it was: "tenant alice", "upstream main", a key...
 	Path   string // the key path of the bad field, relative to Entry ("db")
 	Msg    string
+	// ConflictWith names the source of higher precedence that defines the
+	// same tenant name ("" when the problem is not such a conflict).
+	ConflictWith string
 }
 
 func (p Problem) Error() string {

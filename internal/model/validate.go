@@ -56,7 +56,7 @@ func ValidateTenant(t *Tenant, ups map[string]Upstream, c Checks) []FieldError {
 	}
 	if t.Name == "" {
 		add("name", "required")
-	} else if !ValidName(t.Name) {
+	} else if !ValidName(t.Name) && !validSecretName(t) {
 		add("name", "may contain only letters, digits, '.', '_' and '-'")
 	}
 	u, upOK := ups[t.Upstream]

@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -99,10 +101,13 @@ func (b *Bolt) Load(context.Context) (model.Part, error) {
 	p := model.Part{Tenants: make([]model.Tenant, 0, len(b.tenants)), Problems: append([]model.Problem(nil), b.problems...),
 		Version: b.version}
 	// No copies: a tenant value in b.tenants is never changed in place
-	// (change replaces it), so the part may share its slices. Merge sorts.
+	// (change replaces it), so the part may share its slices. Merge keeps
+	// each part's order, so sort here: map order would make listings (and
+	// the snapshot) differ from one load to the next.
 	for _, t := range b.tenants {
 		p.Tenants = append(p.Tenants, t)
 	}
+	slices.SortFunc(p.Tenants, func(a, b model.Tenant) int { return strings.Compare(a.Name, b.Name) })
 	return p, nil
 }
 
