@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -108,9 +109,9 @@ func (s *Sources) validate(p *problems, st Store) {
 		seen := map[string]bool{}
 		for i, ns := range k.Namespaces {
 			if !validDNSLabel(ns) {
-				p.add(path+".namespaces", "[%d] %q is not a namespace name", i, ns)
+				p.add(fmt.Sprintf("%s.namespaces[%d]", path, i), "not a namespace name")
 			} else if seen[ns] {
-				p.add(path+".namespaces", "[%d] %q listed twice", i, ns)
+				p.add(fmt.Sprintf("%s.namespaces[%d]", path, i), "listed twice")
 			}
 			seen[ns] = true
 		}
@@ -129,13 +130,13 @@ func (s *Sources) validate(p *problems, st Store) {
 		for i, ep := range e.Endpoints {
 			u, err := url.Parse(ep)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				p.add(path+".endpoints", "[%d] %q: want http://HOST:PORT or https://HOST:PORT", i, ep)
+				p.add(fmt.Sprintf("%s.endpoints[%d]", path, i), "want http://HOST:PORT or https://HOST:PORT")
 			} else if err := checkHostPort(u.Host, false); err != nil {
 				p.add(path+".endpoints", "[%d]: %v", i, err)
 			}
 		}
 		if !strings.HasPrefix(e.Prefix, "/") || !strings.HasSuffix(e.Prefix, "/") {
-			p.add(path+".prefix", "%q must start and end with /", e.Prefix)
+			p.add(path+".prefix", "must start and end with /")
 		}
 		if e.PasswordEnv != "" && e.Username == "" {
 			p.add(path+".password_env", "needs username")
