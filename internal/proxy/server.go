@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redoubt-proxy/redoubt/internal/audit"
 	"github.com/redoubt-proxy/redoubt/internal/config"
 	"github.com/redoubt-proxy/redoubt/internal/tenant"
 )
@@ -28,6 +29,12 @@ type Options struct {
 	Logger    *slog.Logger
 	Directory *tenant.Directory
 	Limits    config.Limits
+	// Observer hears of dial times, command times and refusals (metrics);
+	// nil: nobody.
+	Observer Observer
+	// Audit receives audit events in the audit log's schema besides the
+	// lines in Logger; nil: only those lines.
+	Audit audit.Sink
 }
 
 // counters are the process-wide figures the admin endpoint exports.
@@ -44,6 +51,8 @@ type Server struct {
 	bufs     *bufPool
 	throttle *throttle
 	metrics  counters
+	obs      Observer
+	auditTo  audit.Sink
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -58,6 +67,10 @@ func New(o Options) *Server {
 	s := &Server{
 		log: o.Logger,
 		reg: NewRegistry(),
+		obs: o.Observer, auditTo: o.Audit,
+	}
+	if s.obs == nil {
+		s.obs = nopObserver{}
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -218,6 +231,9 @@ func (s *Server) Reload(dir *tenant.Directory, lim config.Limits) int {
 
 // audit writes one audit event; never pass a secret here.
 func (s *Server) audit(sess *Session, event string, attrs ...any) {
+	if s.auditTo != nil {
+		s.auditTo.Write(auditEvent(sess, event, attrs))
+	}
 	if !s.log.Enabled(context.Background(), slog.LevelInfo) {
 		return // below the configured level: do not build the line
 	}

@@ -1,0 +1,99 @@
+package proxy
+
+import (
+	"strings"
+	"time"
+
+	"github.com/redoubt-proxy/redoubt/internal/audit"
+)
+
+// Observer hears of the data path's timings and refusals, for metrics. It
+// is called on the hot path: implementations keep to atomics and
+// pre-resolved series (the admin package's does).
+type Observer interface {
+	// UpstreamDial reports one upstream dial and login: how long it took
+	// and whether it failed.
+	UpstreamDial(upstream string, d time.Duration, err error)
+	// Tenant returns the recorder for one tenant's session, resolved once
+	// at login so commands do not look the tenant up again.
+	Tenant(name string) TenantObserver
+}
+
+// TenantObserver records one tenant's commands.
+type TenantObserver interface {
+	// Command is one inspected command's time from being forwarded
+	// upstream to its reply arriving.
+	Command(d time.Duration)
+	// Denied is a command the proxy refused; reason is one of the
+	// Deny* constants.
+	Denied(reason string)
+}
+
+// Reasons a command is refused (a metric label: a fixed, small set).
+const (
+	DenyUnknown     = "unknown_command" // no such command (or subcommand)
+	DenyRole        = "role"            // the tenant's role or rules do not allow it
+	DenyIsolation   = "isolation"       // it would escape the tenant's DB on a shared upstream
+	DenyUnsupported = "unsupported"     // the proxy cannot relay it (MULTI cases, CLIENT REPLY)
+)
+
+// denyReason classifies a refusal by its Redis error, so the relay's many
+// deny calls need no extra argument.
+func denyReason(msg string) string {
+	switch {
+	case strings.HasPrefix(msg, "ERR unknown"), strings.HasPrefix(msg, "ERR empty command"):
+		return DenyUnknown
+	case strings.HasPrefix(msg, "NOPERM") && strings.Contains(msg, "command: "):
+		return DenyIsolation
+	case strings.HasPrefix(msg, "NOPERM"):
+		return DenyRole
+	case strings.Contains(msg, "shared upstream"):
+		return DenyIsolation
+	}
+	return DenyUnsupported
+}
+
+type nopObserver struct{}
+
+func (nopObserver) UpstreamDial(string, time.Duration, error) {}
+func (nopObserver) Tenant(string) TenantObserver              { return nopObserver{} }
+func (nopObserver) Command(time.Duration)                     {}
+func (nopObserver) Denied(string)                             {}
+
+// auditEvent turns the audit call's key/value attributes into the audit
+// log's schema.
+func auditEvent(sess *Session, event string, attrs []any) audit.Event {
+	e := audit.Event{Event: event, SessionID: sess.ID, Source: sess.ClientAddr, Success: event == "auth_ok"}
+	for i := 0; i+1 < len(attrs); i += 2 {
+		k, _ := attrs[i].(string)
+		v, _ := attrs[i+1].(string)
+		switch k {
+		case "tenant":
+			e.Tenant = v
+		case "reason":
+			e.Reason = v
+		case "method":
+			e.Method = v
+		case "upstream":
+			e.Upstream = v
+		case "command":
+			e.Command = v
+		case "credential_id":
+			e.CredentialID = v
+		}
+	}
+	if e.Tenant == "" {
+		if id := sess.Identity(); id != nil {
+			e.Tenant = id.Tenant
+		}
+	}
+	if id := sess.Identity(); id != nil {
+		if e.Upstream == "" && id.Route != nil && id.Route.Target != nil {
+			e.Upstream = id.Route.Target.Name
+		}
+		if e.CredentialID == "" && id.Tenant == e.Tenant {
+			e.CredentialID = id.TokenID
+		}
+	}
+	return e
+}
