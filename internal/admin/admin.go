@@ -1,6 +1,7 @@
-// Package admin serves redoubt's HTTP endpoint: /healthz, /readyz,
-// /metrics (Prometheus) and a small session API. Bind it to loopback or a
-// management network: it has no authentication of its own.
+// Package admin serves redoubt's HTTP endpoint: the probes (/startup,
+// /livez, /readyz, and /healthz), /metrics (Prometheus), a small session
+// API and the operator's page under /ui/. Bind it to loopback or a
+// management network: only /ui/ asks for a token (Options.Authenticate).
 package admin
 
 import (
@@ -13,42 +14,71 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/redoubt-proxy/redoubt/internal/audit"
 	"github.com/redoubt-proxy/redoubt/internal/proxy"
 )
 
 // Server is the running admin endpoint.
 type Server struct {
-	l   net.Listener
-	srv *http.Server
+	l      net.Listener
+	srv    *http.Server
+	health *health
 }
 
-// Options are what the endpoint serves besides its fixed routes.
+// Options are what the endpoint serves besides its fixed routes. Every
+// func may be nil: the feature it feeds is then off.
 type Options struct {
 	// Pprof adds Go's profiler under /debug/pprof/.
 	Pprof bool
+	// Metrics is the registry the proxy's Observer feeds; nil: a fresh one
+	// (the scrape-time metrics only).
+	Metrics *Metrics
+	// Version labels redoubt_build_info.
+	Version string
+
+	// UnreadyAfter: see config admin.unready_after (0: 30s).
+	UnreadyAfter time.Duration
+	// ProbeInterval is how often the upstreams are dialed for /readyz
+	// (0: 5s).
+	ProbeInterval time.Duration
+	// Upstreams returns the upstreams to dial for /readyz, name → address.
+	Upstreams func() map[string]string
+	// Sources returns the credential sources' last syncs.
+	Sources func() []SourceStatus
+	// Snapshot returns the tenant snapshot's generation (0: none built
+	// yet, /startup waits) and when it was built.
+	Snapshot func() (generation uint64, built time.Time)
+	// Certificates returns the listeners' certificate expiries.
+	Certificates func() []Certificate
+
+	// Authenticate checks an admin token (constant time) and returns who
+	// it names; nil: the /ui/ page is off (deny by default).
+	Authenticate func(token string) (subject string, ok bool)
+	// RevokeCredential revokes a tenant's credential and ends its
+	// sessions; nil: the page has no revoke buttons.
+	RevokeCredential func(tenant, id string) error
+	// Audit receives the page's actions (session ends, revocations).
+	Audit audit.Sink
 }
 
-// Start listens on addr and serves in the background.
+// Start listens on addr and serves in the background. Call SetStarted once
+// the proxy's listeners are up.
 func Start(addr string, p *proxy.Server, log *slog.Logger, o Options) (*Server, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(newCollector(p))
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(100)
+	}
+	h := newHealth(p, &o)
+	o.Metrics.reg.MustRegister(newCollector(p, o.Metrics, &o, h))
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if p.Draining() {
-			http.Error(w, "draining", http.StatusServiceUnavailable)
-			return
-		}
-		w.Write([]byte("ready\n"))
-	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	h.mount(mux)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Metrics.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /sessions", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(p.Registry().List())
@@ -62,6 +92,9 @@ func Start(addr string, p *proxy.Server, log *slog.Logger, o Options) (*Server, 
 		log.Info("session closed by admin", "audit", true, "conn", id)
 		w.WriteHeader(http.StatusNoContent)
 	})
+	if o.Authenticate != nil {
+		mountUI(mux, p, log, &o)
+	}
 	if o.Pprof {
 		// Profiling under load, in place (docs/benchmarks.md):
 		//   go tool pprof http://ADMIN/debug/pprof/profile?seconds=10
@@ -71,7 +104,8 @@ func Start(addr string, p *proxy.Server, log *slog.Logger, o Options) (*Server, 
 		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
-	s := &Server{l: l, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}
+	s := &Server{l: l, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, health: h}
+	h.run()
 	go func() {
 		if err := s.srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("admin server", "err", err)
@@ -80,8 +114,15 @@ func Start(addr string, p *proxy.Server, log *slog.Logger, o Options) (*Server, 
 	return s, nil
 }
 
+// SetStarted marks the proxy's listeners as up: /startup answers 200 once
+// the first snapshot is built too.
+func (s *Server) SetStarted() { s.health.started.Store(true) }
+
 // Addr is the bound address.
 func (s *Server) Addr() string { return s.l.Addr().String() }
 
 // Close stops the endpoint.
-func (s *Server) Close() error { return s.srv.Close() }
+func (s *Server) Close() error {
+	s.health.close()
+	return s.srv.Close()
+}

@@ -25,6 +25,7 @@ type reloader struct {
 	creds  *credsFactory
 	listen []config.Listener
 	stamp  fileStamp
+	snap   *snapshotInfo // nil in tests that build a reloader by hand
 }
 
 type fileStamp struct {
@@ -77,5 +78,8 @@ func (r *reloader) reload(why string) {
 		r.log.Warn("listener changes take effect at the next restart")
 	}
 	closed := r.srv.Reload(dir, cfg.Limits)
+	if r.snap != nil {
+		r.snap.applied(cfg)
+	}
 	r.log.Info("configuration reloaded", "why", why, "tenants", len(cfg.Tenants), "sessions_closed", closed)
 }

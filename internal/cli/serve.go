@@ -48,7 +48,14 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	if err != nil {
 		return configErr(err)
 	}
-	srv := proxy.New(proxy.Options{Logger: log, Directory: dir, Limits: cfg.Limits})
+	ops, err := newOpsSetup(cfg, log)
+	if err != nil {
+		return runtimeErr(err)
+	}
+	if ops.audit != nil {
+		defer ops.audit.Close()
+	}
+	srv := proxy.New(ops.proxyOptions(proxy.Options{Logger: log, Directory: dir, Limits: cfg.Limits}))
 	if err := srv.Listen(specs); err != nil {
 		return runtimeErr(err)
 	}
@@ -56,14 +63,15 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 	defer stop()
 
 	if cfg.Admin.Address != "" {
-		a, err := admin.Start(cfg.Admin.Address, srv, log, admin.Options{Pprof: cfg.Admin.Pprof})
+		a, err := admin.Start(cfg.Admin.Address, srv, log, ops.adminOptions(cfg, specs))
 		if err != nil {
 			return runtimeErr(err)
 		}
 		defer a.Close()
+		a.SetStarted() // listeners are bound and the snapshot is built
 		log.Info("admin listening", "address", a.Addr())
 	}
-	r := &reloader{path: path, srv: srv, log: log, creds: creds, listen: cfg.Listen}
+	r := &reloader{path: path, srv: srv, log: log, creds: creds, listen: cfg.Listen, snap: ops.snap}
 	go r.run(ctx)
 	log.Info("redoubt serving", "version", Version, "listeners", srv.Addrs(), "tenants", len(cfg.Tenants))
 	return srv.Serve(ctx)

@@ -35,6 +35,7 @@ func (c *Config) ValidateWith(h Hooks) error {
 	c.validateTokens(&p)
 	c.validateLimits(&p)
 	c.validateLog(&p)
+	c.validateOps(&p)
 	return p.err()
 }
 

@@ -97,3 +97,10 @@ func auditEvent(sess *Session, event string, attrs []any) audit.Event {
 	}
 	return e
 }
+
+// ConnLimits returns limits.max_connections and limits.max_conns_per_tenant
+// in force (0: unlimited), for the metrics next to the session counts.
+func (s *Server) ConnLimits() (total, perTenant int) {
+	l := s.limits()
+	return l.MaxConnections, l.MaxConnsPerTenant
+}

@@ -105,6 +105,10 @@ type Info struct {
 	BytesIn    int64     `json:"bytes_in"`
 	BytesOut   int64     `json:"bytes_out"`
 	Mode       string    `json:"mode"`
+	// Method is how the session logged in (secret, token, legacy, mtls),
+	// CredentialID which credential when it has an id (a signed token's).
+	Method       string `json:"method,omitempty"`
+	CredentialID string `json:"credential_id,omitempty"`
 }
 
 // Registry holds the live sessions.
@@ -188,6 +192,7 @@ func (r *Registry) List() []Info {
 			BytesIn: s.BytesIn.Load(), BytesOut: s.BytesOut.Load(), Mode: "handshake"}
 		if id := s.identity.Load(); id != nil {
 			in.Tenant, in.Upstream = id.Tenant, id.Route.Target.Name
+			in.Method, in.CredentialID = id.Method, id.TokenID
 			in.Mode = "inspected"
 			if id.Route.PassThrough {
 				in.Mode = "pass-through"
