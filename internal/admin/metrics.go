@@ -21,6 +21,8 @@ import (
 // became redoubt_relay_splice_bytes_total.
 type collector struct {
 	p *proxy.Server
+	// list is the live sessions (the proxy's registry; a test feeds many).
+	list func() []proxy.Info
 	m *Metrics
 	o *Options
 	h *health
@@ -37,7 +39,7 @@ func newCollector(p *proxy.Server, m *Metrics, o *Options, h *health) *collector
 		return prometheus.NewDesc("redoubt_"+name, help, labels, nil)
 	}
 	return &collector{
-		p: p, m: m, o: o, h: h,
+		p: p, m: m, o: o, h: h, list: p.Registry().List,
 		accepted:     d("connections_accepted_total", "Client connections accepted."),
 		authFail:     d("auth_failures_total", "Failed logins."),
 		upErr:        d("upstream_errors_total", "Upstream dials or logins that failed."),
@@ -95,7 +97,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	n := map[key]int{}
 	in := map[tu]int64{}
 	out := map[tu]int64{}
-	for _, s := range c.p.Registry().List() {
+	for _, s := range c.list() {
 		if s.Tenant == "" {
 			continue
 		}
