@@ -23,9 +23,9 @@ type collector struct {
 	p *proxy.Server
 	// list is the live sessions (the proxy's registry; a test feeds many).
 	list func() []proxy.Info
-	m *Metrics
-	o *Options
-	h *health
+	m    *Metrics
+	o    *Options
+	h    *health
 
 	accepted, authFail, upErr, panics, refused, reauth *prometheus.Desc
 	splice, sessions, bytesIn, bytesOut, loopSessions  *prometheus.Desc
