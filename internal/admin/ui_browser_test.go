@@ -1,0 +1,212 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/redoubt-proxy/redoubt/internal/config"
+	"github.com/redoubt-proxy/redoubt/internal/proxy"
+	"github.com/redoubt-proxy/redoubt/internal/redistest"
+	"github.com/redoubt-proxy/redoubt/internal/tenant"
+	"github.com/redoubt-proxy/redoubt/internal/upstream"
+)
+
+// artifactDir is where browser tests leave screenshots: $REDOUBT_ARTIFACTS
+// or a fixed folder under the system temp dir (never the repository).
+func artifactDir(t *testing.T) string {
+	dir := os.Getenv("REDOUBT_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "redoubt-artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestUIInChromium drives the /ui/ page in headless Chromium: log in with
+// the admin token, find the live session of a running redis-cli, press
+// its "End session" button, and see redis-cli's connection closed. The
+// proxy, redis-server and redis-cli are real; the token check is a
+// constant-time compare standing in for admin.token_env, which the admin
+// API brings.
+func TestUIInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chromium")
+	}
+	browser, err := chromiumPath()
+	if err != nil {
+		t.Fatal("chromium not found: run `make deps` (Debian package chromium)")
+	}
+	cliBin, err := exec.LookPath("redis-cli")
+	if err != nil {
+		t.Fatal("redis-cli not found: run `make deps`")
+	}
+	const secret, adminToken = "alice-ui-secret", "ui-test-admin-token"
+	up := redistest.Start(t)
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+listen: [{address: 127.0.0.1:0}]
+upstreams: {main: {address: %s}}
+tenants: [{name: alice, secret_env: ALICE_SECRET, upstream: main, db: 2, role: readwrite}]
+`, up.Addr)), func(k string) (string, bool) { return secret, k == "ALICE_SECRET" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := tenant.Build(cfg, func(_ string, a config.UpstreamAuth) (upstream.Credentials, error) {
+		return upstream.StaticCreds(a), nil
+	}, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	p := proxy.New(proxy.Options{Logger: log, Directory: dir, Limits: cfg.Limits})
+	if err := p.Listen([]proxy.Listener{{Address: "127.0.0.1:0"}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- p.Serve(ctx) }()
+	defer func() { cancel(); <-served }()
+	a, err := Start("127.0.0.1:0", p, log, Options{
+		Authenticate: func(tok string) (string, bool) {
+			return "operator", subtle.ConstantTimeCompare([]byte(tok), []byte(adminToken)) == 1
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	a.SetStarted()
+
+	// A redis-cli blocked in BLPOP: a live session until someone ends it.
+	host, port, _ := strings.Cut(p.Addrs()[0], ":")
+	var cliOut bytes.Buffer
+	rc := exec.Command(cliBin, "-h", host, "-p", port, "--user", "alice", "--pass", secret, "--no-auth-warning", "BLPOP", "never-pushed", "0")
+	rc.Stdout, rc.Stderr = &cliOut, &cliOut
+	if err := rc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cliDone := make(chan error, 1)
+	go func() { cliDone <- rc.Wait() }()
+	defer rc.Process.Kill()
+	var id uint64
+	waitFor(t, "redis-cli's session", func() bool {
+		for _, s := range p.Registry().List() {
+			if s.Tenant == "alice" && s.BytesIn > 0 { // logged in and BLPOP sent
+				id = s.ID
+				return true
+			}
+		}
+		return false
+	})
+
+	var browserOut bytes.Buffer
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1200, 700),
+		chromedp.CombinedOutput(&browserOut))
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer acancel()
+	bctx, bcancel := chromedp.NewContext(actx)
+	defer bcancel()
+	bctx, tcancel := context.WithTimeout(bctx, 30*time.Second)
+	defer tcancel()
+	// The End button asks for confirmation: accept it as a user would.
+	dialogs := chromedp.Events(bctx, page.JavascriptDialogOpening)
+	go func() {
+		for _, err := range dialogs {
+			if err != nil {
+				return
+			}
+			chromedp.Call(bctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+		}
+	}()
+
+	base := "http://" + a.Addr()
+	row := chromedp.CSS(fmt.Sprintf(`tr[data-session="%d"]`, id))
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("browser, %s: %v\nbrowser output:\n%s", what, err, browserOut.String())
+		}
+	}
+	must("logging in", chromedp.Do(bctx,
+		chromedp.Navigate(base+"/ui/"),
+		chromedp.WaitVisible(chromedp.ID("token")),
+	))
+	loginURL, err := chromedp.Run(bctx, chromedp.Location())
+	must("location", err)
+	must("logging in", chromedp.Do(bctx,
+		chromedp.SendKeys(chromedp.ID("token"), adminToken),
+		chromedp.Submit(chromedp.ID("token")),
+		chromedp.WaitVisible(row),
+	))
+	rowText, err := chromedp.Run(bctx, chromedp.Text(row))
+	must("reading the row", err)
+	heading, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(`section.group h2`)))
+	must("reading the heading", err)
+	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	must("screenshot", err)
+	if loginURL != base+"/ui/login" {
+		t.Errorf("unauthenticated /ui/ went to %s, want the login form", loginURL)
+	}
+	if !strings.Contains(heading, "alice") || !strings.Contains(heading, "main") || !strings.Contains(rowText, "inspected") || !strings.Contains(rowText, "secret") {
+		t.Errorf("session row %q under %q: want alice → main, inspected, logged in with a secret", rowText, heading)
+	}
+	shotPath := filepath.Join(artifactDir(t), "ui-sessions.png")
+	if err := os.WriteFile(shotPath, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", shotPath)
+
+	must("ending the session", chromedp.Do(bctx,
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`tr[data-session="%d"] button.end`, id))),
+		chromedp.WaitVisible(chromedp.CSS(`p.done`)),
+		chromedp.WaitNotPresent(row),
+	))
+	done, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(`p.done`)))
+	must("reading the message", err)
+	if done != fmt.Sprintf("ended session %d", id) {
+		t.Errorf("page says %q", done)
+	}
+	select {
+	case err := <-cliDone:
+		if err == nil || !strings.Contains(cliOut.String(), "closed") {
+			t.Errorf("redis-cli ended with %v, output %q: want an error saying the server closed the connection", err, cliOut.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("redis-cli still running after its session was ended; output %q", cliOut.String())
+	}
+	for _, s := range p.Registry().List() {
+		if s.ID == id {
+			t.Errorf("session %d still registered", id)
+		}
+	}
+}
+
+// chromiumPath prefers the browser binary itself over Debian's
+// /usr/bin/chromium launcher script.
+func chromiumPath() (string, error) {
+	if p := "/usr/lib/chromium/chromium"; fileExists(p) {
+		return p, nil
+	}
+	return exec.LookPath("chromium")
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
