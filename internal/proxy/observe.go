@@ -91,8 +91,13 @@ func auditEvent(sess *Session, event string, attrs []any) audit.Event {
 		if e.Upstream == "" && id.Route != nil && id.Route.Target != nil {
 			e.Upstream = id.Route.Target.Name
 		}
-		if e.CredentialID == "" && id.Tenant == e.Tenant {
-			e.CredentialID = id.TokenID
+		if id.Tenant == e.Tenant {
+			if e.CredentialID == "" {
+				e.CredentialID = id.TokenID
+			}
+			if e.Method == "" {
+				e.Method = id.Method
+			}
 		}
 	}
 	return e
