@@ -5,7 +5,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME  ?= 5s
 BIN       := bin/redoubt
 
-.PHONY: all build test unit e2e vet staticcheck fuzz demo bench deps bench-deps clean image
+.PHONY: all build test unit e2e vet staticcheck fuzz demo bench deps bench-deps clean image ops-test
 
 all: build
 
@@ -64,6 +64,13 @@ SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 image:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X github.com/redoubt-proxy/redoubt/internal/cli.Version=$(VERSION)" -o bin/redoubt-static ./cmd/redoubt
 	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./build/imagebuild -binary bin/redoubt-static -version $(VERSION) -revision "$(REVISION)" -arch $$($(GO) env GOARCH) -out bin/redoubt-image.tar
+
+# ops-test runs only the operating kit's checks (all are part of make test):
+# image, manifests, promtool, the audit log, the probes and metrics, the
+# Chromium test of /ui/, and the dashboard's metric names.
+ops-test:
+	$(GO) test -count=1 ./build/... ./deploy/... ./internal/admin/ ./internal/adminui/ ./internal/audit/
+	$(GO) test -count=1 -run 'TestDashboardAndAlertMetricsExist|TestAuditFile' ./test/e2e/
 
 clean:
 	rm -rf bin

@@ -166,6 +166,9 @@ func TestLoginCookieAndCSRF(t *testing.T) {
 	}
 	// Logging out ends the login: the old cookie no longer works.
 	r, _ = c.PostForm(srv.URL+"/ui/logout", url.Values{"csrf": {tok}})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/ui/login" {
+		t.Errorf("logout: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
 	req, _ = http.NewRequest("GET", srv.URL+"/ui/sessions", nil)
 	req.AddCookie(ck)
 	if r, _ := http.DefaultClient.Do(req); r.StatusCode != http.StatusUnauthorized {
