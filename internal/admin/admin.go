@@ -90,6 +90,9 @@ func Start(addr string, p *proxy.Server, log *slog.Logger, o Options) (*Server, 
 			return
 		}
 		log.Info("session closed by admin", "audit", true, "conn", id)
+		if o.Audit != nil {
+			o.Audit.Write(audit.Event{Event: "session_closed", Success: true, SessionID: id, Reason: "admin API"})
+		}
 		w.WriteHeader(http.StatusNoContent)
 	})
 	if o.Authenticate != nil {
