@@ -29,6 +29,8 @@ func TestImage(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "redoubt-static")
 	const version = "v0.0.0-imagetest"
+	// The flags of `make image` (which make test runs first), so the
+	// packages come from the build cache and only the link is new.
 	build := exec.Command("go", "build", "-trimpath",
 		"-ldflags", "-s -w -X github.com/redoubt-proxy/redoubt/internal/cli.Version="+version,
 		"-o", bin, "../../cmd/redoubt")
