@@ -61,6 +61,7 @@ func TestUIInChromium(t *testing.T) {
 listen: [{address: 127.0.0.1:0}]
 upstreams: {main: {address: %s}}
 tenants: [{name: alice, secret_env: ALICE_SECRET, upstream: main, db: 2, role: readwrite}]
+limits: {shutdown_grace: 1s}
 `, up.Addr)), func(k string) (string, bool) { return secret, k == "ALICE_SECRET" })
 	if err != nil {
 		t.Fatal(err)
@@ -93,25 +94,37 @@ tenants: [{name: alice, secret_env: ALICE_SECRET, upstream: main, db: 2, role: r
 
 	// A redis-cli blocked in BLPOP: a live session until someone ends it.
 	host, port, _ := strings.Cut(p.Addrs()[0], ":")
-	var cliOut bytes.Buffer
-	rc := exec.Command(cliBin, "-h", host, "-p", port, "--user", "alice", "--pass", secret, "--no-auth-warning", "BLPOP", "never-pushed", "0")
-	rc.Stdout, rc.Stderr = &cliOut, &cliOut
-	if err := rc.Start(); err != nil {
-		t.Fatal(err)
+	type cli struct {
+		out  *bytes.Buffer
+		done chan error
+		id   uint64
 	}
-	cliDone := make(chan error, 1)
-	go func() { cliDone <- rc.Wait() }()
-	defer rc.Process.Kill()
-	var id uint64
-	waitFor(t, "redis-cli's session", func() bool {
-		for _, s := range p.Registry().List() {
-			if s.Tenant == "alice" && s.BytesIn > 0 { // logged in and BLPOP sent
-				id = s.ID
-				return true
-			}
+	startCLI := func() *cli {
+		c := &cli{out: &bytes.Buffer{}, done: make(chan error, 1)}
+		rc := exec.Command(cliBin, "-h", host, "-p", port, "--user", "alice", "--pass", secret, "--no-auth-warning", "BLPOP", "never-pushed", "0")
+		rc.Stdout, rc.Stderr = c.out, c.out
+		if err := rc.Start(); err != nil {
+			t.Fatal(err)
 		}
-		return false
-	})
+		go func() { c.done <- rc.Wait() }()
+		t.Cleanup(func() { rc.Process.Kill() })
+		known := map[uint64]bool{}
+		for _, s := range p.Registry().List() {
+			known[s.ID] = true
+		}
+		waitFor(t, "redis-cli's session", func() bool {
+			for _, s := range p.Registry().List() {
+				if !known[s.ID] && s.Tenant == "alice" && s.BytesIn > 0 { // logged in and BLPOP sent
+					c.id = s.ID
+					return true
+				}
+			}
+			return false
+		})
+		return c
+	}
+	first := startCLI()
+	id, cliOut, cliDone := first.id, first.out, first.done
 
 	var browserOut bytes.Buffer
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -195,6 +208,13 @@ tenants: [{name: alice, secret_env: ALICE_SECRET, upstream: main, db: 2, role: r
 			t.Errorf("session %d still registered", id)
 		}
 	}
+
+	// A new session shows up without a reload: the page's script fetches
+	// the table every few seconds (allowed by its own CSP).
+	second := startCLI()
+	must("seeing a new session appear", chromedp.Do(bctx,
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`tr[data-session="%d"]`, second.id))),
+	))
 }
 
 // chromiumPath prefers the browser binary itself over Debian's
