@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/redoubt-proxy/redoubt/internal/proxy"
 	"github.com/redoubt-proxy/redoubt/internal/redistest"
 	"github.com/redoubt-proxy/redoubt/internal/tenant"
+	"github.com/redoubt-proxy/redoubt/internal/token"
 	"github.com/redoubt-proxy/redoubt/internal/upstream"
 )
 
@@ -61,14 +63,32 @@ func TestUIInChromium(t *testing.T) {
 listen: [{address: 127.0.0.1:0}]
 upstreams: {main: {address: %s}}
 tenants: [{name: alice, secret_env: ALICE_SECRET, upstream: main, db: 2, role: readwrite}]
+tokens: {keys: [{id: k1, secret_env: TOKEN_KEY}]}
 limits: {shutdown_grace: 1s}
-`, up.Addr)), func(k string) (string, bool) { return secret, k == "ALICE_SECRET" })
+`, up.Addr)), func(k string) (string, bool) {
+		switch k {
+		case "ALICE_SECRET":
+			return secret, true
+		case "TOKEN_KEY":
+			return "0123456789abcdef0123456789abcdef", true
+		}
+		return "", false
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := tenant.Build(cfg, func(_ string, a config.UpstreamAuth) (upstream.Credentials, error) {
+	creds := func(_ string, a config.UpstreamAuth) (upstream.Credentials, error) {
 		return upstream.StaticCreds(a), nil
-	}, time.Now)
+	}
+	dir, err := tenant.Build(cfg, creds, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := tenant.Keyring(cfg.Tokens.Keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aliceToken, claims, err := kr.Issue(token.Claims{Tenant: "alice"}, time.Now(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,9 +101,27 @@ limits: {shutdown_grace: 1s}
 	served := make(chan error, 1)
 	go func() { served <- p.Serve(ctx) }()
 	defer func() { cancel(); <-served }()
+	var revokedMu sync.Mutex
+	var revoked []string
 	a, err := Start("127.0.0.1:0", p, log, Options{
 		Authenticate: func(tok string) (string, bool) {
 			return "operator", subtle.ConstantTimeCompare([]byte(tok), []byte(adminToken)) == 1
+		},
+		// Revocation through the token revocation list, as an edit of
+		// tokens.revoked and a reload would do (the run-time store of the
+		// admin API does the same for its credentials).
+		RevokeCredential: func(tenantName, id string) error {
+			c := *cfg
+			c.Tokens.Revoked = append(append([]string(nil), cfg.Tokens.Revoked...), id)
+			d, err := tenant.Build(&c, creds, time.Now)
+			if err != nil {
+				return err
+			}
+			p.Reload(d, c.Limits)
+			revokedMu.Lock()
+			revoked = append(revoked, tenantName+"/"+id)
+			revokedMu.Unlock()
+			return nil
 		},
 	})
 	if err != nil {
@@ -99,9 +137,13 @@ limits: {shutdown_grace: 1s}
 		done chan error
 		id   uint64
 	}
-	startCLI := func() *cli {
+	startCLI := func(login ...string) *cli {
 		c := &cli{out: &bytes.Buffer{}, done: make(chan error, 1)}
-		rc := exec.Command(cliBin, "-h", host, "-p", port, "--user", "alice", "--pass", secret, "--no-auth-warning", "BLPOP", "never-pushed", "0")
+		if login == nil {
+			login = []string{"--user", "alice", "--pass", secret}
+		}
+		args := append([]string{"-h", host, "-p", port}, login...)
+		rc := exec.Command(cliBin, append(args, "--no-auth-warning", "BLPOP", "never-pushed", "0")...)
 		rc.Stdout, rc.Stderr = c.out, c.out
 		if err := rc.Start(); err != nil {
 			t.Fatal(err)
@@ -215,6 +257,41 @@ limits: {shutdown_grace: 1s}
 	must("seeing a new session appear", chromedp.Do(bctx,
 		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`tr[data-session="%d"]`, second.id))),
 	))
+
+	// A session logged in with a signed token has a credential id and a
+	// revoke button; revoking ends that session and no other.
+	third := startCLI("--pass", aliceToken)
+	revokeBtn := chromedp.CSS(fmt.Sprintf(`tr[data-session="%d"] button.revoke`, third.id))
+	must("seeing the token's session", chromedp.Do(bctx, chromedp.WaitVisible(revokeBtn)))
+	shot, err = chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	must("screenshot", err)
+	if err := os.WriteFile(filepath.Join(artifactDir(t), "ui-revoke.png"), shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	must("revoking the token", chromedp.Do(bctx,
+		chromedp.Click(revokeBtn),
+		chromedp.WaitVisible(chromedp.CSS(`p.done`)),
+	))
+	done, err = chromedp.Run(bctx, chromedp.Text(chromedp.CSS(`p.done`)))
+	must("reading the message", err)
+	revokedMu.Lock()
+	defer revokedMu.Unlock()
+	if want := "revoked credential alice/" + claims.ID; done != want || len(revoked) != 1 {
+		t.Errorf("page says %q, revoked %v; want %q", done, revoked, want)
+	}
+	select {
+	case err := <-third.done:
+		if err == nil || !strings.Contains(third.out.String(), "closed") {
+			t.Errorf("token redis-cli ended with %v, output %q", err, third.out.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the revoked token's redis-cli still runs; output %q", third.out.String())
+	}
+	select {
+	case err := <-second.done:
+		t.Errorf("the secret's redis-cli ended too: %v %q", err, second.out.String())
+	default:
+	}
 }
 
 // chromiumPath prefers the browser binary itself over Debian's
