@@ -31,6 +31,7 @@ type inspector struct {
 	route *tenant.Route
 	pol   *policy.Policy
 	obs   TenantObserver
+	timed bool // an Observer is set: stamp commands for the latency metric
 	// cmdName is the command being decided (empty when unknown), for the
 	// audit line of a refusal.
 	cmdName string
@@ -86,7 +87,7 @@ func (s *Server) inspect(cn *conn, up *upstream.Conn, lg *login) {
 		return
 	}
 	in := &inspector{
-		srv: s, cn: cn, up: up, route: route, pol: pol, obs: s.obs.Tenant(lg.id.Tenant),
+		srv: s, cn: cn, up: up, route: route, pol: pol, obs: s.obs.Tenant(lg.id.Tenant), timed: s.observed,
 		isolated: route.Shared, db: route.DB,
 		lim:  resp.DefaultLimits(),
 		done: make(chan struct{}),
@@ -283,7 +284,7 @@ func (in *inspector) forward(raw []byte, x xform) {
 func (in *inspector) forwardUnsafe(raw []byte, x xform, unsafe bool) {
 	in.mu.Lock()
 	p := pending{kind: eUpstream, n: 1, x: x, unsafe: unsafe}
-	if x == xNone && !unsafe {
+	if in.timed && x == xNone && !unsafe {
 		p.sent = time.Now() // blocking commands would skew the latency
 	}
 	in.q.push(p)

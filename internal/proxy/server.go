@@ -52,6 +52,7 @@ type Server struct {
 	throttle *throttle
 	metrics  counters
 	obs      Observer
+	observed bool // obs is a real Observer, not the no-op
 	auditTo  audit.Sink
 
 	mu        sync.Mutex
@@ -69,6 +70,7 @@ func New(o Options) *Server {
 		reg: NewRegistry(),
 		obs: o.Observer, auditTo: o.Audit,
 	}
+	s.observed = s.obs != nil
 	if s.obs == nil {
 		s.obs = nopObserver{}
 	}
