@@ -26,6 +26,7 @@ type Metrics struct {
 	denied    *prometheus.CounterVec
 	dial      *prometheus.HistogramVec
 	dialErr   *prometheus.CounterVec
+	authFail  *prometheus.CounterVec
 }
 
 // MaxUpstreamLabels bounds the upstream label (ad-hoc token routes can
@@ -56,7 +57,11 @@ func NewMetrics(maxTenants int) *Metrics {
 			Help: "Upstream dials or logins for new sessions that failed.",
 		}, []string{"upstream"}),
 	}
-	m.reg.MustRegister(m.cmd, m.denied, m.dial, m.dialErr)
+	m.authFail = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "redoubt_tenant_auth_failures_total",
+		Help: `Failed logins that named a configured tenant (AUTH tenant password); tenant="" for those that named none.`,
+	}, []string{"tenant"})
+	m.reg.MustRegister(m.cmd, m.denied, m.dial, m.dialErr, m.authFail)
 	return m
 }
 
@@ -67,6 +72,14 @@ func (m *Metrics) UpstreamDial(upstream string, d time.Duration, err error) {
 	if err != nil {
 		m.dialErr.WithLabelValues(l).Inc()
 	}
+}
+
+// AuthFailed implements proxy.Observer.
+func (m *Metrics) AuthFailed(tenant string) {
+	if tenant != "" {
+		tenant = m.tenants.label(tenant)
+	}
+	m.authFail.WithLabelValues(tenant).Inc()
 }
 
 // Tenant implements proxy.Observer: the series are resolved once per

@@ -17,6 +17,10 @@ type Observer interface {
 	// Tenant returns the recorder for one tenant's session, resolved once
 	// at login so commands do not look the tenant up again.
 	Tenant(name string) TenantObserver
+	// AuthFailed is a failed AUTH; tenant is the configured tenant the
+	// client named, or "" (a bad credential names none, and a name a
+	// client typed is never used as a label unless it is a tenant's).
+	AuthFailed(tenant string)
 }
 
 // TenantObserver records one tenant's commands.
@@ -59,6 +63,18 @@ func (nopObserver) UpstreamDial(string, time.Duration, error) {}
 func (nopObserver) Tenant(string) TenantObserver              { return nopObserver{} }
 func (nopObserver) Command(time.Duration)                     {}
 func (nopObserver) Denied(string)                             {}
+func (nopObserver) AuthFailed(string)                         {}
+
+// namedTenant is the configured tenant an AUTH's user names, or "".
+func (s *Server) namedTenant(user []byte) string {
+	if len(user) == 0 {
+		return ""
+	}
+	if t, ok := s.directory().Lookup(string(user)); ok {
+		return t.Name
+	}
+	return ""
+}
 
 // auditEvent turns the audit call's key/value attributes into the audit
 // log's schema.

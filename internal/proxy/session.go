@@ -274,6 +274,7 @@ func (cn *conn) authenticate(pre *tenant.Identity, user, pass []byte) (*tenant.I
 	}
 	if err != nil {
 		cn.srv.audit(cn.sess, "auth_fail", "reason", reason(err))
+		cn.srv.obs.AuthFailed(cn.srv.namedTenant(user))
 		return nil, err
 	}
 	cn.srv.audit(cn.sess, "auth_ok", "tenant", id.Tenant, "method", id.Method)
