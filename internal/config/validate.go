@@ -36,6 +36,7 @@ func (c *Config) ValidateWith(h Hooks) error {
 	c.validateLimits(&p)
 	c.validateLog(&p)
 	c.validateControlPlane(&p)
+	c.validateOps(&p)
 	return p.err()
 }
 
