@@ -72,7 +72,8 @@ log: {audit_file: %s}
 		}
 		byEvent[e.Event] = e
 	}
-	if e := byEvent["auth_ok"]; e.Tenant != "alice" || !e.Success || e.Method != "secret" || e.Code != "AUTH_OK" {
+	// A file tenant's secret_env is its credential "default".
+	if e := byEvent["auth_ok"]; e.Tenant != "alice" || !e.Success || e.Method != "secret" || e.Code != "AUTH_OK" || e.CredentialID != "default" {
 		t.Errorf("auth_ok: %+v", e)
 	}
 	if e := byEvent["command_denied"]; e.Tenant != "alice" || e.Command != "config|set" || e.Reason != "role" || e.Upstream != "main" || e.Success {
@@ -81,7 +82,7 @@ log: {audit_file: %s}
 	if e := byEvent["auth_fail"]; e.Success || e.Reason == "" || e.Code != "AUTH_FAILED" {
 		t.Errorf("auth_fail: %+v", e)
 	}
-	if e := byEvent["session_end"]; e.Tenant != "alice" || e.Method != "secret" || e.BytesIn == 0 || e.BytesOut == 0 || e.Duration <= 0 {
+	if e := byEvent["session_end"]; e.Tenant != "alice" || e.Method != "secret" || e.CredentialID != "default" || e.BytesIn == 0 || e.BytesOut == 0 || e.Duration <= 0 {
 		t.Errorf("session_end: %+v", e)
 	}
 	for _, s := range []string{aliceSecret, argSecret, "requirepass"} {
