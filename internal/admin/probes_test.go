@@ -56,7 +56,7 @@ func TestProbes(t *testing.T) {
 	dead.Close()
 
 	targets := map[string]string{"a": deadAddr, "b": deadAddr}
-	var sourceErr atomic.Pointer[error]
+	var sourceErr, fileErr atomic.Pointer[error]
 	var gen atomic.Uint64
 	sets := make(chan func(), 1)
 	a, err := Start("127.0.0.1:0", p, log, Options{
@@ -75,7 +75,12 @@ func TestProbes(t *testing.T) {
 			if e := sourceErr.Load(); e != nil {
 				err = *e
 			}
-			return []SourceStatus{{Name: "kubernetes", LastOK: time.Now().Add(-time.Hour), Err: err}}
+			var ferr error
+			if e := fileErr.Load(); e != nil {
+				ferr = *e
+			}
+			return []SourceStatus{{Name: "kubernetes", LastOK: time.Now().Add(-time.Hour), Err: err},
+				{Name: "file", LastOK: time.Now().Add(-time.Hour), Err: ferr, Local: true}}
 		},
 		Snapshot: func() (uint64, time.Time) { return gen.Load(), time.Now() },
 	})
@@ -121,6 +126,17 @@ func TestProbes(t *testing.T) {
 		t.Errorf("/readyz %d %q with a failing source, want 503 naming it", c, body)
 	}
 	sourceErr.Store(nil)
+	// A refused reload of the configuration file keeps the running view:
+	// the replica stays ready, the metric shows it.
+	badEdit := errors.New("tenants[0].db: out of range")
+	fileErr.Store(&badEdit)
+	if c, body := get(t, base+"/readyz"); c != 200 {
+		t.Errorf("/readyz %d %q with a refused file reload, want 200", c, body)
+	}
+	if _, m := get(t, base+"/metrics"); !strings.Contains(m, `redoubt_source_up{source="file"} 0`) {
+		t.Errorf("/metrics does not show the file source down")
+	}
+	fileErr.Store(nil)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
