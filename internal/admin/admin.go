@@ -73,6 +73,10 @@ type Options struct {
 	RevokeCredential func(ctx context.Context, tenant, id string) error
 	// Audit receives the page's actions (session ends, revocations).
 	Audit audit.Sink
+
+	// fixedCredential reports a tenant whose credentials the page cannot
+	// revoke (not the store's); set from Plane.
+	fixedCredential func(tenant string) bool
 }
 
 // Start listens on addr and serves in the background. Call SetStarted once

@@ -49,6 +49,16 @@ func (o *Options) wirePlane() {
 			return out
 		}
 	}
+	if st := pl.Store(); st != nil && o.fixedCredential == nil {
+		o.fixedCredential = func(tenant string) bool {
+			cur := pl.Current()
+			if cur == nil {
+				return true
+			}
+			t, ok := cur.Snapshot.Tenant(tenant)
+			return !ok || t.Source != st.Name()
+		}
+	}
 	if o.RevokeCredential == nil && pl.Store() != nil {
 		o.RevokeCredential = func(ctx context.Context, tenant, id string) error {
 			ctx, cancel := context.WithTimeout(ctx, revokeTimeout)

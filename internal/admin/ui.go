@@ -19,7 +19,9 @@ func mountUI(mux *http.ServeMux, p *proxy.Server, log *slog.Logger, o *Options) 
 			for _, s := range list {
 				out = append(out, adminui.Session{
 					ID: s.ID, Tenant: s.Tenant, Upstream: s.Upstream, Mode: s.Mode, Client: s.ClientAddr,
-					Method: s.Method, CredentialID: s.CredentialID, Start: s.Start, BytesIn: s.BytesIn, BytesOut: s.BytesOut,
+					Method: s.Method, CredentialID: s.CredentialID, TokenID: s.TokenID,
+					Start: s.Start, BytesIn: s.BytesIn, BytesOut: s.BytesOut,
+					Fixed: o.fixedCredential != nil && o.fixedCredential(s.Tenant),
 				})
 			}
 			return out

@@ -58,16 +58,20 @@ func TestUIInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal("redis-cli not found: run `make deps`")
 	}
+	const bobSecret = "bob-file-secret"
 	up := redistest.Start(t)
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
 listen: [{address: 127.0.0.1:0}]
 admin: {address: 127.0.0.1:0, token_env: ADMIN_TOKEN}
 upstreams: {main: {address: %s}}
-tenants: []
+tenants: [{name: bob, secret_env: BOB_SECRET, upstream: main, db: 3, role: readwrite}]
 limits: {shutdown_grace: 1s}
 `, up.Addr)), func(k string) (string, bool) {
-		if k == "ADMIN_TOKEN" {
+		switch k {
+		case "ADMIN_TOKEN":
 			return "ui-test-admin-token", true
+		case "BOB_SECRET":
+			return bobSecret, true
 		}
 		return "", false
 	}, controlplane.ConfigHooks())
@@ -163,7 +167,7 @@ limits: {shutdown_grace: 1s}
 		}
 		waitFor(t, "redis-cli's session", func() bool {
 			for _, s := range p.Registry().List() {
-				if !known[s.ID] && s.Tenant == "alice" && s.BytesIn > 0 { // logged in and BLPOP sent
+				if !known[s.ID] && s.Tenant != "" && s.BytesIn > 0 { // logged in and BLPOP sent
 					c.id = s.ID
 					return true
 				}
@@ -302,6 +306,17 @@ limits: {shutdown_grace: 1s}
 		t.Errorf("the laptop credential's redis-cli ended too: %v %q", err, second.out.String())
 	default:
 	}
+	// A file tenant's credential is the file's to revoke: its session can
+	// be ended here, not its credential.
+	bob := startCLI("--user", "bob", "--pass", bobSecret)
+	bobRow := chromedp.CSS(fmt.Sprintf(`tr[data-session="%d"]`, bob.id))
+	must("seeing the file tenant's session", chromedp.Do(bctx, chromedp.WaitVisible(bobRow)))
+	bobText, err := chromedp.Run(bctx, chromedp.Text(bobRow))
+	must("reading the row", err)
+	if !strings.Contains(bobText, "default") || !strings.Contains(bobText, "End session") || strings.Contains(bobText, "Revoke") {
+		t.Errorf("file tenant's row %q: want credential default, an End button and no Revoke button", bobText)
+	}
+
 	var creds struct {
 		Credentials []CredentialJSON `json:"credentials"`
 	}

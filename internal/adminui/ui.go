@@ -27,9 +27,14 @@ type Session struct {
 	Client       string
 	Method       string // how it logged in: secret, token, legacy, mtls
 	CredentialID string // "" when the credential has no id
-	Start        time.Time
-	BytesIn      int64
-	BytesOut     int64
+	// Fixed marks a credential the page cannot revoke (the configuration
+	// file's: revoked by editing the file): no revoke button.
+	Fixed bool
+	// TokenID is a signed token's id, shown (revoked via tokens.revoked).
+	TokenID  string
+	Start    time.Time
+	BytesIn  int64
+	BytesOut int64
 }
 
 // Deps are what the page reads and does. Authenticate and Sessions are
