@@ -101,7 +101,7 @@ func Start(addr string, p *proxy.Server, log *slog.Logger, o Options) (*Server, 
 	h := newHealth(p, &o)
 	o.Metrics.reg.MustRegister(newCollector(p, o.Metrics, &o, h))
 	if o.Plane != nil {
-		o.Metrics.reg.MustRegister(newPlaneCollector(o.Plane, p))
+		o.Metrics.reg.MustRegister(newPlaneCollector(o.Plane, p, o.Metrics))
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })

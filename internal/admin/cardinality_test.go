@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/redoubt-proxy/redoubt/internal/controlplane"
 	"github.com/redoubt-proxy/redoubt/internal/proxy"
 )
 
@@ -95,4 +96,44 @@ func TestSeriesStayBounded(t *testing.T) {
 		t.Errorf("redoubt_sessions sums to %v, want %d", counted, len(sessions))
 	}
 	var _ prometheus.Collector = c
+}
+
+// TestCredentialSeriesBounded: sessions of 3,000 credentials of 150
+// tenants give at most maxCredentialSeries series of
+// redoubt_credential_sessions, tenants past metrics_tenants under _other,
+// and every session is still counted.
+func TestCredentialSeriesBounded(t *testing.T) {
+	m := NewMetrics(100)
+	p := proxy.New(proxy.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	c := newPlaneCollector(controlplane.New(controlplane.Options{}), p, m)
+	var sessions []proxy.Info
+	for i := range 3000 {
+		sessions = append(sessions, proxy.Info{ID: uint64(i), Tenant: fmt.Sprintf("tenant-%03d", i%150),
+			CredentialID: fmt.Sprintf("cred-%04d", i), Mode: "inspected"})
+	}
+	c.list = func() []proxy.Info { return sessions }
+	m.reg.MustRegister(c)
+	fams, err := m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	series, total, other := 0, 0.0, 0.0
+	for _, f := range fams {
+		if f.GetName() != "redoubt_credential_sessions" {
+			continue
+		}
+		for _, mt := range f.GetMetric() {
+			series++
+			total += mt.GetGauge().GetValue()
+			for _, lp := range mt.GetLabel() {
+				if lp.GetName() == "tenant" && lp.GetValue() == Other {
+					other += mt.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	if series > maxCredentialSeries || series < maxCredentialSeries/2 || total != 3000 || other < 1000 {
+		t.Errorf("%d series (bound %d), %g sessions (want 3000), %g under _other (want ≥ 1000: 50 tenants past the cap)",
+			series, maxCredentialSeries, total, other)
+	}
 }
