@@ -103,6 +103,7 @@ func Start(addr string, p *proxy.Server, log *slog.Logger, o Options) (*Server, 
 	if o.Plane != nil {
 		o.Metrics.reg.MustRegister(newPlaneCollector(o.Plane, p, o.Metrics))
 	}
+	o.Metrics.reg.MustRegister(newFairCollector(p)) // fairshare.go
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	h.mount(mux)

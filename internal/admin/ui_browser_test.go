@@ -93,7 +93,7 @@ limits: {shutdown_grace: 1s}
 		Sources: []model.Source{controlplane.NewFile("", cfg), st},
 		Store:   st,
 		Log:     log,
-		Apply:   func(s *controlplane.State) int { return p.Reload(s.Directory, cfg.Limits) },
+		Apply:   func(s *controlplane.State) int { return p.Swap(s.Directory, cfg.Limits) },
 	})
 	if _, err := plane.Load(context.Background()); err != nil {
 		t.Fatal(err)

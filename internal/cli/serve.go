@@ -19,6 +19,8 @@ import (
 	"github.com/redoubt-proxy/redoubt/internal/proxy"
 	"github.com/redoubt-proxy/redoubt/internal/store"
 	"github.com/redoubt-proxy/redoubt/internal/tenant"
+	"github.com/redoubt-proxy/redoubt/internal/tenantuser"
+	"github.com/redoubt-proxy/redoubt/internal/upstream"
 )
 
 func newServeCmd(stderr io.Writer) *cobra.Command {
@@ -60,6 +62,14 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		defer b.Close()
 		sources, st = append(sources, b), b
 	}
+	brk, err := openBroker(cfg, log)
+	if err != nil {
+		return configErr(err)
+	}
+	if brk != nil {
+		defer brk.Close()
+		sources = append(sources, brk.Source())
+	}
 	ops, err := newOpsSetup(cfg, log)
 	if err != nil {
 		return runtimeErr(err)
@@ -68,12 +78,22 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		defer ops.audit.Close()
 	}
 	srv := proxy.New(ops.proxyOptions(proxy.Options{Logger: log, Directory: tenant.NewDirectory(nil, nil), Limits: cfg.Limits}))
+	users := tenantuser.New(log) // managed per-tenant upstream users
 	plane := controlplane.New(controlplane.Options{
 		Sources: sources,
 		Store:   st,
 		Creds:   controlplane.NewAWSCreds(ctx, log).Get,
+		Managed: users.Credentials,
 		Log:     log,
 		Apply: func(s *controlplane.State) int {
+			// Only a snapshot that built changes the managed users, with
+			// every source's tenants, before the gateway uses it.
+			users.Sync(ctx, s.Snapshot, func(name string, _ model.Upstream) (*upstream.Target, error) {
+				if t, ok := s.Directory.Target(name); ok {
+					return t, nil
+				}
+				return nil, fmt.Errorf("upstream %s not built", name)
+			})
 			fc := file.Config()
 			if !reflect.DeepEqual(fc.Listen, cfg.Listen) {
 				log.Warn("listener changes take effect at the next restart")
@@ -81,13 +101,15 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 			for _, key := range startOnlyLimitsChanged(cfg.Limits, fc.Limits) {
 				log.Warn("limits." + key + " changed; it takes effect at the next restart")
 			}
-			return srv.Reload(s.Directory, fc.Limits)
+			return srv.Swap(s.Directory, fc.Limits)
 		},
 		Sweep: func(s *controlplane.State) int {
-			return srv.Registry().CloseWhere(func(id *tenant.Identity) bool {
-				ok, why := s.Directory.Check(id)
-				return !ok && why == "expired"
-			}, "expired")
+			return srv.Registry().CloseEach(func(id *tenant.Identity) (bool, string) {
+				if ok, why := s.Directory.Check(id); !ok && why == "expired" {
+					return false, why
+				}
+				return true, ""
+			})
 		},
 	})
 	if _, err := plane.Load(ctx); err != nil {
@@ -113,6 +135,15 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		defer a.Close()
 		a.SetStarted() // listeners are bound and the snapshot is built
 		log.Info("admin listening", "address", a.Addr())
+	}
+	if brk != nil {
+		brk.Attach(plane)
+		bs, err := listenBroker(brk, cfg.Broker)
+		if err != nil {
+			return runtimeErr(err)
+		}
+		defer bs.Close()
+		log.Info("service broker listening", "address", bs.Addr())
 	}
 	go plane.Run(ctx)
 	go watchCerts(ctx, log, certs)

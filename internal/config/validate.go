@@ -34,9 +34,11 @@ func (c *Config) ValidateWith(h Hooks) error {
 	c.validateTenants(&p, h)
 	c.validateTokens(&p)
 	c.validateLimits(&p)
+	c.validateFairShare(&p)
 	c.validateLog(&p)
 	c.validateControlPlane(&p)
 	c.validateOps(&p)
+	c.validateBroker(&p)
 	return p.err()
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/redoubt-proxy/redoubt/internal/audit"
 	"github.com/redoubt-proxy/redoubt/internal/config"
+	"github.com/redoubt-proxy/redoubt/internal/limit"
 	"github.com/redoubt-proxy/redoubt/internal/tenant"
 )
 
@@ -56,6 +57,7 @@ type Server struct {
 	obs      Observer
 	observed bool // obs is a real Observer, not the no-op
 	auditTo  audit.Sink
+	fair     *limit.Set // fair sharing: per-tenant limits (fairshare.go)
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -90,6 +92,7 @@ func New(o Options) *Server {
 	s.bufs = newBufPool(size)
 	s.throttle = newThrottle(lim.AuthFailPerAddr, lim.AuthFailWindow.D())
 	s.setConnLimits(&lim)
+	s.fair = newLimitSet(lim)
 	return s
 }
 
@@ -150,6 +153,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	sessCtx, cancelSessions := context.WithCancel(context.Background())
 	defer cancelSessions()
+	go s.runQuotaSampler(sessCtx)
 	var acceptWG sync.WaitGroup
 	for i := range ls {
 		acceptWG.Add(1)
@@ -248,16 +252,6 @@ func (s *Server) acceptLoop(ctx context.Context, l net.Listener, name string, tc
 			go login(accepted{c, w})
 		}
 	}
-}
-
-// Reload swaps in a new directory and limits, then ends the live sessions
-// whose credential was revoked or whose tenant or route changed.
-func (s *Server) Reload(dir *tenant.Directory, lim config.Limits) int {
-	s.dir.Store(dir)
-	s.lim.Store(&lim)
-	s.setConnLimits(&lim)
-	s.throttle.configure(lim.AuthFailPerAddr, lim.AuthFailWindow.D())
-	return s.reg.CloseWhere(func(id *tenant.Identity) bool { return !dir.StillValid(id) }, "revoked")
 }
 
 // audit writes one audit event; never pass a secret here.

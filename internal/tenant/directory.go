@@ -7,8 +7,11 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"sync/atomic"
 	"time"
 
+	"github.com/redoubt-proxy/redoubt/internal/limit"
+	"github.com/redoubt-proxy/redoubt/internal/model"
 	"github.com/redoubt-proxy/redoubt/internal/policy"
 	"github.com/redoubt-proxy/redoubt/internal/token"
 	"github.com/redoubt-proxy/redoubt/internal/upstream"
@@ -48,9 +51,17 @@ type Route struct {
 	// ReauthEvery is how often inspected sessions log in again in place
 	// (AWS IAM's 12-hour ceiling); 0 = never.
 	ReauthEvery time.Duration
+	// TenantUser: sessions log in upstream as the tenant's own ACL user
+	// (upstreams.NAME.tenant_users), whose rules keep scripts in its DB, so
+	// the isolation allows scripts (Target.Creds is that user's login).
+	TenantUser bool
 	// MaxAge closes pass-through sessions, which cannot log in again in
 	// place, at a jittered age in [MaxAge-30m, MaxAge]; 0 = never.
 	MaxAge time.Duration
+	// Limits are the tenant's fair-sharing limits (inspected routes; zero
+	// for pass-through routes; ad-hoc token routes get the rate and size
+	// defaults).
+	Limits limit.Limits
 }
 
 // Identity is an authenticated tenant and its route.
@@ -83,13 +94,15 @@ type Tenant struct {
 	creds  []credential
 	// endAtExpiry: sessions end when their credential expires.
 	endAtExpiry bool
-	sig         tenantSig // what it was built from (BuildFrom reuses it)
+	sig         tenantSig    // what it was built from (BuildFrom reuses it)
+	from        model.Tenant // the settings it was built from
 }
 
 type credential struct {
 	id      string
 	digest  [32]byte
-	expires time.Time // zero = never
+	expires time.Time     // zero = never
+	used    *atomic.Int64 // last login (Unix ns), from Usage; nil: not recorded
 }
 
 // credRef is one credential in the by-digest index.
@@ -104,7 +117,7 @@ type Directory struct {
 	byDigest map[[32]byte]credRef
 	tokens   TokenVerifier // nil when no tokens are configured
 	now      func() time.Time
-	usage    *Usage // nil: logins not recorded
+	usage    *Usage // nil: logins not recorded (BuildFrom hands it on)
 	targets  map[string]builtTarget
 }
 
@@ -220,8 +233,8 @@ func (d *Directory) secretIdentity(t *Tenant, i int) (*Identity, error) {
 	if !c.expires.IsZero() && !now.Before(c.expires) {
 		return nil, reject("credential " + c.id + " of tenant " + t.Name + " expired")
 	}
-	if d.usage != nil {
-		d.usage.touch(t.Name, c.id, now)
+	if c.used != nil {
+		c.used.Store(now.UnixNano())
 	}
 	id := &Identity{Tenant: t.Name, Route: t.Route, Method: "secret", SecretFP: c.digest, CredentialID: c.id}
 	if t.endAtExpiry {
@@ -302,5 +315,5 @@ func (t *Tenant) credential(id string) (*credential, bool) {
 func sameRoute(a, b *Route) bool {
 	return a.Target.Address == b.Target.Address && a.Target.Name == b.Target.Name &&
 		a.DB == b.DB && a.PassThrough == b.PassThrough && a.Shared == b.Shared &&
-		a.Role == b.Role && a.Rules == b.Rules
+		a.Role == b.Role && a.Rules == b.Rules && a.TenantUser == b.TenantUser
 }
