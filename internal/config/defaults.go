@@ -91,6 +91,7 @@ func (c *Config) ApplyDefaults() {
 
 	c.Sources.applyDefaults(l.DialTimeout.D())
 
+	c.applyOpsDefaults()
 	if c.Log.Level == "" {
 		c.Log.Level = DefaultLogLevel
 	}

@@ -34,6 +34,11 @@ type inspector struct {
 	up    *upstream.Conn
 	route *tenant.Route
 	pol   *policy.Policy
+	obs   TenantObserver
+	timed bool // an Observer is set: stamp commands for the latency metric
+	// cmdName is the command being decided (empty when unknown), for the
+	// audit line of a refusal.
+	cmdName string
 
 	isolated bool // shared upstream: DB pinning and isolation rules apply
 	db       int
@@ -96,7 +101,7 @@ func (s *Server) inspect(cn *conn, up *upstream.Conn, lg *login) {
 		return
 	}
 	in := &inspector{
-		srv: s, cn: cn, up: up, route: route, pol: pol,
+		srv: s, cn: cn, up: up, route: route, pol: pol, obs: s.obs.Tenant(lg.id.Tenant), timed: s.observed,
 		isolated: route.Shared, db: route.DB,
 		lim:  resp.DefaultLimits(),
 		done: make(chan struct{}),
@@ -314,7 +319,11 @@ func (in *inspector) forward(raw []byte, x xform) {
 // injected (a blocking command).
 func (in *inspector) forwardUnsafe(raw []byte, x xform, unsafe bool) {
 	in.mu.Lock()
-	in.q.push(pending{kind: eUpstream, n: 1, x: x, unsafe: unsafe})
+	p := pending{kind: eUpstream, n: 1, x: x, unsafe: unsafe}
+	if in.timed && x == xNone && !unsafe {
+		p.sent = time.Now() // blocking commands would skew the latency
+	}
+	in.q.push(p)
 	in.mu.Unlock()
 	if len(raw) >= 64*1024 {
 		// A large command: write it straight from the read buffer.
@@ -358,6 +367,11 @@ func (in *inspector) deny(msg string) {
 	if in.inMulti {
 		in.multiDirty = true
 	}
+	why := denyReason(msg)
+	if in.obs != nil {
+		in.obs.Denied(why)
+	}
+	in.srv.audit(in.cn.sess, "command_denied", "command", in.cmdName, "reason", why)
 	in.local(resp.AppendError(nil, msg))
 }
 
@@ -391,6 +405,10 @@ func (in *inspector) writeClient(b []byte) {
 // handle decides one command. raw is its exact wire form.
 func (in *inspector) handle(raw []byte, args [][]byte) {
 	c := command.LookupArgs(args)
+	in.cmdName = ""
+	if c != nil {
+		in.cmdName = c.Name
+	}
 	if c == nil {
 		in.deny(policy.UnknownMessage(args))
 		return

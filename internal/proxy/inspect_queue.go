@@ -1,5 +1,7 @@
 package proxy
 
+import "time"
+
 // What the next upstream reply (or replies) of a pending entry turn into.
 type xform uint8
 
@@ -28,6 +30,9 @@ type pending struct {
 	subKind uint8 // eUnsubAll: which subscription set
 	n       int   // eUpstream: replies still expected
 	local   []byte
+	// sent is when a client's command went upstream (eUpstream, xNone),
+	// for the command latency metric; zero for anything else.
+	sent time.Time
 	// unsafe marks a request during which nothing may be injected: a
 	// blocking command still waiting, or a subscription change whose
 	// confirmation (and so the RESP2 subscribed state) is not known yet.

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"fmt"
+	"time"
 
 	"github.com/redoubt-proxy/redoubt/internal/policy"
 	"github.com/redoubt-proxy/redoubt/internal/resp"
@@ -135,6 +136,9 @@ func (in *inspector) replied() {
 	}
 	f.n--
 	if f.n <= 0 {
+		if !f.sent.IsZero() && in.obs != nil {
+			in.obs.Command(time.Since(f.sent))
+		}
 		in.q.pop()
 	}
 }
