@@ -16,10 +16,11 @@ import (
 // that has sent nothing, see idle) makes room for the newcomer, the oldest
 // first:
 //
-//   - at the per-source bound, an idle one of the same source. If every
-//     one of them is busy logging in (a client pool connecting at once),
-//     the newcomer still gets in while the table is at most half full,
-//     else it is refused with redis-server's max-clients error;
+//   - at the per-source bound, while the table is at most half full, the
+//     newcomer gets in and nobody is cut off (a client pool connecting at
+//     once, on a host busy enough that its logins lag); past half, an idle
+//     one of the same source makes room, else the newcomer is refused with
+//     redis-server's max-clients error;
 //   - at the total bound, an idle one of the source holding the most, else
 //     of another source; if none is idle, the newcomer is refused.
 //
@@ -94,12 +95,16 @@ func (a *admission) admit(c net.Conn, lim connLimits) (*waiting, []net.Conn) {
 	var evict []net.Conn
 	if lim.perAddr > 0 {
 		for len(a.bySrc[w.src]) >= lim.perAddr {
+			if lim.unauth <= 0 || a.total < lim.unauth/2 {
+				// Half the table is free: let a pool in without cutting
+				// off its own connections that have not spoken yet (on a
+				// loaded host a client can take longer than idleGrace to
+				// send its login).
+				break
+			}
 			if i := a.oldestIdle(w.src, now); i >= 0 {
 				evict = append(evict, a.drop(w.src, i))
 				continue
-			}
-			if lim.unauth <= 0 || a.total < lim.unauth/2 {
-				break // busy, but half the table is free: let the pool in
 			}
 			return nil, evict
 		}
