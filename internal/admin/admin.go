@@ -2,7 +2,8 @@
 // /metrics (Prometheus), the deprecated /sessions API, and the /v1/ admin
 // API (tenants, credentials, sessions), which needs a bearer token or a
 // client certificate (Authenticator). Bind it to loopback or a management
-// network: health, metrics and /sessions are open.
+// network: health and metrics are open, and so is /sessions when no admin
+// auth is configured.
 package admin
 
 import (
@@ -48,6 +49,7 @@ func Start(addr string, p *proxy.Server, log *slog.Logger, o Options) (*Server, 
 	if err != nil {
 		return nil, err
 	}
+	l = newLimitListener(l, adminMaxConns)
 	if o.TLS != nil {
 		l = tls.NewListener(l, o.TLS)
 	}
@@ -66,17 +68,28 @@ func Start(addr string, p *proxy.Server, log *slog.Logger, o Options) (*Server, 
 		w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /sessions", func(w http.ResponseWriter, _ *http.Request) {
+	// The deprecated /sessions routes stay open only where no admin auth
+	// is configured (as before the /v1/ API): once a token or client CA is
+	// set, they need it too, or anyone reaching the port could end any
+	// tenant's session around the API's authentication.
+	legacy := func(pattern string, f http.HandlerFunc) {
+		if o.Auth.Enabled() {
+			mux.Handle(pattern, o.Auth.Require(f))
+			return
+		}
+		mux.HandleFunc(pattern, f)
+	}
+	legacy("GET /sessions", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(p.Registry().List())
 	})
-	mux.HandleFunc("DELETE /sessions/{id}", func(w http.ResponseWriter, r *http.Request) {
+	legacy("DELETE /sessions/{id}", func(w http.ResponseWriter, r *http.Request) {
 		id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
 		if err != nil || !p.Registry().CloseID(id, "closed by admin") {
 			http.Error(w, "no such session", http.StatusNotFound)
 			return
 		}
-		log.Info("session closed by admin", "audit", true, "conn", id)
+		log.Info("session closed by admin", "audit", true, "conn", id, "subject", Subject(r), "remote", r.RemoteAddr)
 		w.WriteHeader(http.StatusNoContent)
 	})
 	if o.Plane != nil {
@@ -92,7 +105,8 @@ func Start(addr string, p *proxy.Server, log *slog.Logger, o Options) (*Server, 
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
 	// Every route, present and future, goes through the Host check.
-	s := &Server{l: l, srv: &http.Server{Handler: hostCheck(addr, mux), ReadHeaderTimeout: 5 * time.Second}}
+	s := &Server{l: l, srv: &http.Server{Handler: hostCheck(addr, mux), ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout: adminReadTimeout, IdleTimeout: adminIdleTimeout}}
 	go func() {
 		if err := s.srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("admin server", "err", err)

@@ -1,0 +1,117 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redoubt-proxy/redoubt/internal/redistest"
+)
+
+// Red team: with an admin token configured, the deprecated /sessions
+// routes must not be a way around it. Without a token, anyone reaching
+// the admin port could list every tenant's sessions and end any of them.
+func TestRedteamLegacySessionsNeedTheAdminToken(t *testing.T) {
+	up := redistest.Start(t)
+	g := startCPGateway(t, up.Addr, "", "")
+	c := dialRaw(t, g.addr)
+	c.send("AUTH filer file-secret-0123456789\r\n")
+	c.expect("+OK\r\n")
+
+	var id uint64
+	waitFor(t, 2*time.Second, "the session listed", func() bool {
+		var list []struct {
+			ID     uint64 `json:"id"`
+			Tenant string `json:"tenant"`
+		}
+		_, out := g.api(t, "GET", "/v1/sessions", cpAdminToken, nil)
+		_ = json.Unmarshal([]byte(out["_raw"].(string)), &list)
+		for _, s := range list {
+			if s.Tenant == "filer" {
+				id = s.ID
+			}
+		}
+		return id != 0
+	})
+	for _, tok := range []string{"", "wrong-token"} {
+		if code, out := g.api(t, "GET", "/sessions", tok, nil); code != 401 || strings.Contains(out["_raw"].(string), "filer") {
+			t.Errorf("GET /sessions with token %q: %d %s", tok, code, out["_raw"])
+		}
+		if code, _ := g.api(t, "DELETE", fmt.Sprintf("/sessions/%d", id), tok, nil); code != 401 {
+			t.Errorf("DELETE /sessions/%d with token %q: %d, want 401", id, tok, code)
+		}
+	}
+	c.send("PING\r\n")
+	c.expect("+PONG\r\n") // still alive
+	if code, out := g.api(t, "GET", "/sessions", cpAdminToken, nil); code != 200 || !strings.Contains(out["_raw"].(string), "filer") {
+		t.Errorf("GET /sessions with the token: %d %s", code, out["_raw"])
+	}
+	if code, _ := g.api(t, "DELETE", fmt.Sprintf("/sessions/%d", id), cpAdminToken, nil); code != 204 {
+		t.Errorf("DELETE /sessions/%d with the token: %d", id, code)
+	}
+	c.expectClosed()
+	if !strings.Contains(g.Log.String(), "session closed by admin") || !strings.Contains(g.Log.String(), "subject=token:") {
+		t.Errorf("no audit line naming the caller:\n%s", g.Log.String())
+	}
+}
+
+// Red team: the admin port answers /healthz to anyone, and it shares the
+// process's descriptors with the proxy. Keep-alive connections left idle
+// after one request must not pile up without bound: beyond the cap they
+// wait in the backlog, and are served once a slot frees.
+func TestRedteamAdminConnectionsAreBounded(t *testing.T) {
+	up := redistest.Start(t)
+	g := startCPGateway(t, up.Addr, "", "")
+	const n = 100 // more than the admin endpoint's cap (64)
+	conns := make([]net.Conn, 0, n)
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	for range n {
+		c, err := net.DialTimeout("tcp", g.admin, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		if _, err := c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	served := func(cs []net.Conn) (ok []int) {
+		deadline := time.Now().Add(time.Second)
+		for i, c := range cs {
+			_ = c.SetReadDeadline(deadline)
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err == nil && resp.StatusCode == 200 {
+				ok = append(ok, i)
+			}
+		}
+		return ok
+	}
+	ok := served(conns)
+	if len(ok) == 0 || len(ok) > 64 {
+		t.Fatalf("%d of %d idle keep-alive connections held open by the admin endpoint, want 1..64", len(ok), n)
+	}
+	// Free the slots: the waiting connections are served, not dropped.
+	held := map[int]bool{}
+	for _, i := range ok {
+		held[i] = true
+		conns[i].Close()
+	}
+	var rest []net.Conn
+	for i, c := range conns {
+		if !held[i] {
+			rest = append(rest, c)
+		}
+	}
+	if got := served(rest); len(got) != len(rest) {
+		t.Errorf("after the slots freed, %d of %d waiting connections were served", len(got), len(rest))
+	}
+}
