@@ -115,3 +115,49 @@ func TestRedteamAdminConnectionsAreBounded(t *testing.T) {
 		t.Errorf("after the slots freed, %d of %d waiting connections were served", len(got), len(rest))
 	}
 }
+
+// Red team: a page of another origin cannot add a bearer token, but a
+// browser attaches a client certificate by itself and sends a form POST
+// without preflight. Requests that change something and come from
+// another origin are refused before any handler; same-origin ones (and
+// the CLI, which sends no Origin) pass. A body with a second JSON value
+// after the object is refused rather than half read.
+func TestRedteamAdminRefusesCrossOriginChanges(t *testing.T) {
+	up := redistest.Start(t)
+	g := startCPGateway(t, up.Addr, "", "")
+	g.must(t, 201, "PUT", "/v1/tenants/app", map[string]any{"upstream": "main", "db": 3})
+	post := func(hdr map[string]string, body string) int {
+		req, _ := http.NewRequest("POST", "http://"+g.admin+"/v1/tenants/app/credentials", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+cpAdminToken)
+		req.Header.Set("Content-Type", "text/plain")
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, hdr := range []map[string]string{
+		{"Origin": "http://attacker.example"},
+		{"Origin": "null"},
+		{"Origin": "http://127.0.0.1:1"},
+		{"Sec-Fetch-Site": "cross-site"},
+	} {
+		if code := post(hdr, `{"ttl":"1h"}`); code != 403 {
+			t.Errorf("POST with %v: %d, want 403", hdr, code)
+		}
+	}
+	_, out := g.api(t, "GET", "/v1/tenants/app/credentials", cpAdminToken, nil)
+	if strings.Contains(out["_raw"].(string), `"id"`) {
+		t.Fatalf("a cross-origin request issued a credential: %s", out["_raw"])
+	}
+	if code := post(map[string]string{"Origin": "http://" + g.admin, "Sec-Fetch-Site": "same-origin"}, `{"ttl":"1h"}`); code != 201 {
+		t.Errorf("same-origin POST: %d, want 201", code)
+	}
+	if code := post(nil, `{"ttl":"1h"} {"ttl":"2h"}`); code != 400 {
+		t.Errorf("POST with two JSON values: %d, want 400", code)
+	}
+}
