@@ -105,7 +105,7 @@ func Start(addr string, p *proxy.Server, log *slog.Logger, o Options) (*Server, 
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
 	// Every route, present and future, goes through the Host check.
-	s := &Server{l: l, srv: &http.Server{Handler: hostCheck(addr, mux), ReadHeaderTimeout: 5 * time.Second,
+	s := &Server{l: l, srv: &http.Server{Handler: hostCheck(addr, cleanPathOnly(mux)), ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: adminReadTimeout, IdleTimeout: adminIdleTimeout}}
 	go func() {
 		if err := s.srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -32,9 +32,12 @@ type Checks struct {
 }
 
 // ValidName is the charset for tenant, upstream and credential names:
-// they appear in metrics labels, log lines and token claims.
+// they appear in metrics labels, log lines, token claims and admin API
+// paths. "." and ".." are refused: as a path segment
+// (/v1/tenants/x/credentials/..) an HTTP router cleans them away, and the
+// request lands on another resource.
 func ValidName(s string) bool {
-	if s == "" || len(s) > 128 {
+	if s == "" || len(s) > 128 || s == "." || s == ".." {
 		return false
 	}
 	for _, r := range s {

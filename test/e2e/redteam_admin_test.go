@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -159,5 +160,61 @@ func TestRedteamAdminRefusesCrossOriginChanges(t *testing.T) {
 	}
 	if code := post(nil, `{"ttl":"1h"} {"ttl":"2h"}`); code != 400 {
 		t.Errorf("POST with two JSON values: %d, want 400", code)
+	}
+}
+
+// Red team: names are path segments of the admin API. A credential (or
+// tenant) named ".." made `redoubt credential revoke app ..` send DELETE
+// /v1/tenants/app/credentials/.., which the router redirected to
+// /v1/tenants/app; the client followed with DELETE and the token, and the
+// whole tenant was deleted. "." and ".." are no names, unclean paths are
+// refused rather than redirected, and `check` refuses the names the
+// running snapshot would leave out.
+func TestRedteamPathTricksCannotRetarget(t *testing.T) {
+	up := redistest.Start(t)
+	g := startCPGateway(t, up.Addr, "", "")
+	g.must(t, 201, "PUT", "/v1/tenants/app", map[string]any{"upstream": "main", "db": 3})
+	g.issue(t, "app", "laptop", "")
+	for _, id := range []string{"..", "."} {
+		g.must(t, 400, "POST", "/v1/tenants/app/credentials", map[string]string{"id": id})
+	}
+	for _, name := range []string{"..", "."} {
+		if code, _ := g.api(t, "PUT", "/v1/tenants/%2e"+strings.Repeat("%2e", len(name)-1), cpAdminToken, map[string]any{"upstream": "main", "db": 4}); code == 201 || code == 200 {
+			t.Errorf("tenant %q created", name)
+		}
+	}
+
+	t.Setenv("REDOUBT_ADMIN_TOKEN", cpAdminToken)
+	if code, _, _ := runCLI(t, "credential", "revoke", "app", "..", "--admin", "http://"+g.admin); code == 0 {
+		t.Errorf("credential revoke app .. succeeded")
+	}
+	// A client that follows redirects (Go's default) is not sent elsewhere either.
+	for _, p := range []string{"/v1/tenants/app/credentials/..", "/v1/tenants/app/credentials/%2e%2e", "/v1/tenants/app/credentials/laptop/..", "/v1//tenants/app"} {
+		req, _ := http.NewRequest("DELETE", "http://"+g.admin+p, nil)
+		req.Header.Set("Authorization", "Bearer "+cpAdminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("DELETE %s: %d, want 400", p, resp.StatusCode)
+		}
+	}
+	_, out := g.api(t, "GET", "/v1/tenants/app/credentials", cpAdminToken, nil)
+	if !strings.Contains(out["_raw"].(string), `"laptop"`) {
+		t.Fatalf("tenant app or its credential is gone: %s", out["_raw"])
+	}
+
+	// check and serve agree on names: ".." and a 129-character name are refused by check.
+	for _, name := range []string{"..", strings.Repeat("n", 129)} {
+		path := g.ConfigPath + ".check.yaml"
+		cfg := strings.Replace(g.cfg, "name: filer", "name: "+name, 1)
+		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if code, _, _ := runCLI(t, "check", "--config", path); code == 0 {
+			t.Errorf("check accepts a tenant named %.12q... that serve leaves out", name)
+		}
 	}
 }
