@@ -47,7 +47,7 @@ fuzz:
 # bench-build compiles the benchmark harness so it cannot rot; make bench runs it.
 bench-build:
 	$(GO) build -o /dev/null ./bench/...
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/resp/ ./internal/proxy/ >/dev/null
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./internal/resp/ ./internal/proxy/ ./internal/limit/ >/dev/null
 
 bench: build
 	$(GO) run ./bench/cmd/benchrun -redoubt $(BIN)

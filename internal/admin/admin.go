@@ -58,6 +58,7 @@ func Start(addr string, p *proxy.Server, log *slog.Logger, o Options) (*Server, 
 	if o.Plane != nil {
 		reg.MustRegister(newPlaneCollector(o.Plane, p))
 	}
+	reg.MustRegister(newFairCollector(p)) // fairshare.go
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {

@@ -49,6 +49,20 @@ type TenantJSON struct {
 	ShareDB     bool             `json:"share_db,omitempty"`
 	Mode        string           `json:"mode"` // pass-through | inspected
 	Credentials []CredentialJSON `json:"credentials"`
+	LimitsJSON                   // the tenant's own limits; absent = limits.tenant_defaults
+}
+
+// LimitsJSON are a tenant's own fair-sharing limits under the keys of the
+// file's tenant entries (docs/policy.md): absent = the default, 0 =
+// unlimited.
+type LimitsJSON struct {
+	MaxOpsPerSecond   *int64 `json:"max_ops_per_second,omitempty"`
+	MaxBytesPerSecond *int64 `json:"max_bytes_per_second,omitempty"`
+	MaxRequestBytes   *int64 `json:"max_request_bytes,omitempty"`
+	MaxValueBytes     *int64 `json:"max_value_bytes,omitempty"`
+	MaxOffset         *int64 `json:"max_offset,omitempty"`
+	MaxKeys           *int64 `json:"max_keys,omitempty"`
+	MaxMemoryBytes    *int64 `json:"max_memory_bytes,omitempty"`
 }
 
 // CredentialJSON is a credential as the API shows it.
@@ -77,7 +91,8 @@ func timePtr(t time.Time) *time.Time {
 
 func (a *api) tenantJSON(snap *model.Snapshot, t *model.Tenant, withUse bool) TenantJSON {
 	out := TenantJSON{Name: t.Name, Source: t.Source, Upstream: t.Upstream, DB: t.DB, Role: t.Role,
-		Commands: t.Commands, ShareDB: t.ShareDB, Mode: "inspected", Credentials: []CredentialJSON{}}
+		Commands: t.Commands, ShareDB: t.ShareDB, Mode: "inspected", Credentials: []CredentialJSON{},
+		LimitsJSON: LimitsJSON(t.Limits)}
 	if snap.PassThrough(t) {
 		out.Mode = "pass-through"
 	}
@@ -119,6 +134,7 @@ type TenantSpec struct {
 	Commands            string `json:"commands"`
 	ShareDB             bool   `json:"share_db"`
 	EndSessionsAtExpiry *bool  `json:"end_sessions_at_expiry"`
+	LimitsJSON                 // max_* keys, validated as the file's
 }
 
 func (a *api) putTenant(w http.ResponseWriter, r *http.Request) {
@@ -128,7 +144,7 @@ func (a *api) putTenant(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t := model.Tenant{Name: name, Upstream: spec.Upstream, DB: spec.DB, Role: spec.Role, Commands: spec.Commands,
-		ShareDB: spec.ShareDB, EndSessionsAtExpiry: spec.EndSessionsAtExpiry}
+		ShareDB: spec.ShareDB, EndSessionsAtExpiry: spec.EndSessionsAtExpiry, Limits: model.Limits(spec.LimitsJSON)}
 	created, err := a.plane.PutTenant(r.Context(), t)
 	if err != nil {
 		a.fail(w, r, "tenant.put", name, err)

@@ -74,13 +74,15 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 			for _, key := range startOnlyLimitsChanged(cfg.Limits, fc.Limits) {
 				log.Warn("limits." + key + " changed; it takes effect at the next restart")
 			}
-			return srv.Reload(s.Directory, fc.Limits)
+			return srv.Swap(s.Directory, fc.Limits)
 		},
 		Sweep: func(s *controlplane.State) int {
-			return srv.Registry().CloseWhere(func(id *tenant.Identity) bool {
-				ok, why := s.Directory.Check(id)
-				return !ok && why == "expired"
-			}, "expired")
+			return srv.Registry().CloseEach(func(id *tenant.Identity) (bool, string) {
+				if ok, why := s.Directory.Check(id); !ok && why == "expired" {
+					return false, why
+				}
+				return true, ""
+			})
 		},
 	})
 	if _, err := plane.Load(ctx); err != nil {

@@ -53,14 +53,16 @@ func newTenantCmd(stdout io.Writer) *cobra.Command {
 
 	var spec admin.TenantSpec
 	var db int
+	var setLimits func()
 	put := &cobra.Command{
-		Use:   "put NAME --upstream UPSTREAM [--db N] [--role ROLE] [--commands RULES]",
+		Use:   "put NAME --upstream UPSTREAM [--db N] [--role ROLE] [--commands RULES] [--max-ops-per-second N ...]",
 		Short: "Create or replace a tenant in the store",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("db") {
 				spec.DB = &db
 			}
+			setLimits()
 			var out admin.TenantJSON
 			raw, err := f.call("PUT", "/v1/tenants/"+url.PathEscape(args[0]), spec, &out)
 			if err != nil {
@@ -79,6 +81,7 @@ func newTenantCmd(stdout io.Writer) *cobra.Command {
 	put.Flags().StringVar(&spec.Role, "role", "", "full | readwrite | readonly (default readwrite)")
 	put.Flags().StringVar(&spec.Commands, "commands", "", "extra rules, e.g. \"-@dangerous +info\"")
 	put.Flags().BoolVar(&spec.ShareDB, "share-db", false, "allow another tenant with share_db on the same DB")
+	setLimits = limitFlags(put.Flags(), &spec.LimitsJSON)
 
 	del := &cobra.Command{
 		Use:   "delete NAME",

@@ -61,6 +61,7 @@ func (c *Config) ApplyDefaults() {
 		on := true
 		c.Tokens.EndSessionsAtExpiry = &on
 	}
+	l.applyFairDefaults()
 
 	for name, u := range c.Upstreams {
 		if u.MaxDB == nil {

@@ -142,12 +142,23 @@ tenants:
     upstream: main
     db: 3
     role: readwrite
+    share_db: true
+    end_sessions_at_expiry: false
+    max_ops_per_second: 2000
+    max_bytes_per_second: 10485760
+    max_request_bytes: 8388608
+    max_value_bytes: 1048576
+    max_offset: 1048576
+    max_keys: 100000
+    max_memory_bytes: 268435456
   - name: carol
     secret_env: CAROL_SECRET
     upstream: main
     db: 4
     role: readonly
     commands: "+@read -keys"
+    credentials:
+      - {id: rotated, secret_sha256: "8d6fbb7c1d1f4e1b2b3e0e6a3c2d1f0e9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d", expires_at: "2031-01-01T00:00:00Z"}
   - name: bob
     secret_env: BOB_SECRET
     upstream: bobs
@@ -165,6 +176,9 @@ tokens:
 limits:
   auth_timeout: 5s
   max_connections: 1000
+  tenant_defaults: {max_ops_per_second: 5000, max_keys: 1000000}
+  throttle_max_delay: 500ms
+  quota_interval: 2s
 log: {level: debug, format: json}
 `
 

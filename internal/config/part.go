@@ -18,7 +18,8 @@ func (c *Config) Part() model.Part {
 	p.Tenants = make([]model.Tenant, 0, len(c.Tenants))
 	for _, ct := range c.Tenants {
 		t := model.Tenant{Name: ct.Name, Source: model.SourceFile, Upstream: ct.Upstream, DB: ct.DB,
-			Role: ct.Role, Commands: ct.Commands, ShareDB: ct.ShareDB, EndSessionsAtExpiry: ct.EndSessionsAtExpiry}
+			Role: ct.Role, Commands: ct.Commands, ShareDB: ct.ShareDB, EndSessionsAtExpiry: ct.EndSessionsAtExpiry,
+			Limits: model.Limits(ct.TenantLimits)}
 		if ct.SecretDigest != ([32]byte{}) {
 			t.Credentials = append(t.Credentials, model.Credential{ID: model.DefaultCredentialID, Digest: ct.SecretDigest})
 		}
@@ -40,6 +41,8 @@ func (c *Config) Part() model.Part {
 		mt.Keys = append(mt.Keys, model.TokenKey{ID: k.ID, Secret: k.Secret})
 	}
 	p.Tokens = mt
+	defaults := model.Limits(c.Limits.TenantDefaults)
+	p.TenantDefaults = &defaults
 	p.Revoked = tk.Revoked
 	return p
 }

@@ -149,6 +149,8 @@ type Tenant struct {
 	// EndSessionsAtExpiry overrides tokens.end_sessions_at_expiry for
 	// this tenant.
 	EndSessionsAtExpiry *bool `yaml:"end_sessions_at_expiry"`
+	// Fair-sharing limits (max_ops_per_second, ...); see fairshare.go.
+	TenantLimits `yaml:",inline"`
 
 	// SecretDigest is the SHA-256 of the secret, from SecretSHA256 or from
 	// the value of SecretEnv, filled by Resolve.
@@ -224,6 +226,12 @@ type Limits struct {
 	// 0 = derived from max_connections, -1 = unlimited.
 	MaxUnauthenticated        int `yaml:"max_unauthenticated"`
 	MaxUnauthenticatedPerAddr int `yaml:"max_unauthenticated_per_addr"`
+	// Fair sharing (see fairshare.go): defaults for every tenant's max_*
+	// keys, how long a command over a rate limit may be held back before
+	// it is refused, and how often quotas are sampled from the upstream.
+	TenantDefaults   TenantLimits `yaml:"tenant_defaults"`
+	ThrottleMaxDelay Duration     `yaml:"throttle_max_delay"` // default 1s
+	QuotaInterval    Duration     `yaml:"quota_interval"`     // default 1s
 }
 
 // Log configures logging.

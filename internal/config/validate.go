@@ -34,6 +34,7 @@ func (c *Config) ValidateWith(h Hooks) error {
 	c.validateTenants(&p, h)
 	c.validateTokens(&p)
 	c.validateLimits(&p)
+	c.validateFairShare(&p)
 	c.validateLog(&p)
 	c.validateControlPlane(&p)
 	return p.err()

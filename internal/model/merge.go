@@ -21,7 +21,7 @@ func Merge(parts []SourcePart, c Checks) *Snapshot {
 		Tokens:    Tokens{EndSessionsAtExpiry: true},
 		Revoked:   map[string]bool{},
 	}
-	tokensFrom := ""
+	tokensFrom, defaultsFrom := "", ""
 	upFrom := map[string]string{}
 	for _, sp := range parts {
 		s.Problems = append(s.Problems, sp.Part.Problems...)
@@ -40,6 +40,14 @@ func Merge(parts []SourcePart, c Checks) *Snapshot {
 			} else {
 				s.Problems = append(s.Problems, Problem{Source: sp.Source, Entry: "tokens",
 					Msg: fmt.Sprintf("token settings already come from source %s", tokensFrom)})
+			}
+		}
+		if sp.Part.TenantDefaults != nil {
+			if defaultsFrom == "" {
+				s.TenantDefaults, defaultsFrom = *sp.Part.TenantDefaults, sp.Source
+			} else {
+				s.Problems = append(s.Problems, Problem{Source: sp.Source, Entry: "limits.tenant_defaults",
+					Msg: fmt.Sprintf("tenant defaults already come from source %s", defaultsFrom)})
 			}
 		}
 		for _, id := range sp.Part.Revoked {

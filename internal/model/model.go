@@ -65,6 +65,9 @@ type Tenant struct {
 	// EndSessionsAtExpiry overrides Tokens.EndSessionsAtExpiry for this
 	// tenant's sessions; nil = the global setting.
 	EndSessionsAtExpiry *bool
+	// Limits are the tenant's own fair-sharing limits (limits.go); a
+	// limit left nil takes Snapshot.TenantDefaults.
+	Limits Limits
 }
 
 // Credential is one secret of a tenant, kept as the SHA-256 of a
@@ -117,6 +120,7 @@ func (t Tenant) Clone() Tenant {
 		t.EndSessionsAtExpiry = &v
 	}
 	t.Credentials = append([]Credential(nil), t.Credentials...)
+	t.Limits = t.Limits.Clone()
 	return t
 }
 

@@ -43,10 +43,18 @@ type Part struct {
 	Tenants []Tenant
 	// Tokens are the token settings (the file); nil = not from this source.
 	Tokens *Tokens
+	// TenantDefaults are the defaults of every tenant's fair-sharing
+	// limits (the file's limits.tenant_defaults); nil = not from this
+	// source.
+	TenantDefaults *Limits
 	// Revoked lists revoked signed-token IDs.
 	Revoked []string
 	// Problems are entries the source skipped while reading.
 	Problems []Problem
+	// Version, when not 0, identifies the source's content (a store's
+	// write counter, an etcd revision): a Load that returns the version
+	// already merged is not merged again.
+	Version uint64
 }
 
 // Problem is one entry left out of a snapshot, and why. It is logged and

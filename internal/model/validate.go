@@ -113,6 +113,7 @@ func ValidateTenant(t *Tenant, ups map[string]Upstream, c Checks) []FieldError {
 			add(fmt.Sprintf("credentials[%d]", i), "no secret")
 		}
 	}
+	validateLimits(t, add)
 	return p
 }
 

@@ -35,6 +35,7 @@ type loopInspect struct {
 	// loop writes out before it ends the session with endErr.
 	ending bool
 	endErr error
+	wake   *time.Timer // serves the pair again when a rate-limit pause ends (fairshare.go)
 }
 
 // clientKeepMax bounds the replies kept for a client that does not read.
@@ -66,6 +67,9 @@ func (li *loopInspect) release() {
 	li.in.shutdown()
 	if li.drain != nil {
 		li.drain.Stop()
+	}
+	if li.wake != nil {
+		li.wake.Stop()
 	}
 	li.in.cr.buf, li.in.cr.off = li.in.cr.buf[:0], 0
 	li.in.cr.release()
@@ -123,7 +127,11 @@ func (l *evLoop) stepInspect(p *relayPair) (done bool, err error) {
 			return true, p.werr
 		}
 	}
-	for p.client.readable && !li.clientDone && !p.up.owed() && len(p.client.out) < clientKeepMax {
+	readOn, done, err := li.resumeLimited()
+	if done {
+		return li.end(p, err)
+	}
+	for readOn && p.client.readable && !li.clientDone && !p.up.owed() && len(p.client.out) < clientKeepMax && !in.held {
 		n, drained, errno := readInto(&p.client, in.cr)
 		if errno == unix.EAGAIN {
 			break

@@ -8,9 +8,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redoubt-proxy/redoubt/internal/command"
+	"github.com/redoubt-proxy/redoubt/internal/limit"
 	"github.com/redoubt-proxy/redoubt/internal/policy"
 	"github.com/redoubt-proxy/redoubt/internal/resp"
 	"github.com/redoubt-proxy/redoubt/internal/tenant"
@@ -51,6 +53,16 @@ type inspector struct {
 	// reauth (AWS IAM): next in-place login, 0 when not needed
 	reauthEvery time.Duration
 	nextReauth  time.Time
+
+	// fair sharing (fairshare.go): the tenant's limits, and when a
+	// session held back by a rate limit on an event loop may read again
+	gate       *limit.Gate
+	pauseUntil time.Time
+	drop       *resp.ReplyScanner // frames a command over max_request_bytes while it is dropped
+	dropped    int64
+	held       bool        // event loop: parsing stopped for a pause or a KEYS iteration
+	keys       *keysIter   // a KEYS answered by a SCAN iteration (keyscan.go); mu
+	keysBusy   atomic.Bool // keys is running: the client side sends nothing
 
 	// ev is set when the relay runs on an event loop: writes go to its
 	// endpoints instead of the net.Conns (closed then).
@@ -102,6 +114,7 @@ func (s *Server) inspect(cn *conn, up *upstream.Conn, lg *login) {
 		in.reauthEvery = route.ReauthEvery
 		in.nextReauth = time.Now().Add(jitter(route.ReauthEvery))
 	}
+	in.gate = s.fair.Gate(lg.id.Tenant, route.Limits)
 	in.cr = newSockReader(cn.c, s.bufs, cn.buf)
 	cn.buf = nil
 	if cn.startLoopInspect(in) {
@@ -187,8 +200,19 @@ func (in *inspector) processClient() bool {
 	data := in.cr.Bytes()
 	used := 0
 	for len(data) > 0 {
+		if in.drop != nil { // fair sharing (fairshare.go): a command over max_request_bytes
+			n, ok := in.dropOversize(data, used)
+			if !ok {
+				return false
+			}
+			data, used = data[n:], used+n
+			continue
+		}
 		n, err := resp.ParseCommand(data, &in.cmd, &in.lim)
 		if errors.Is(err, resp.ErrIncomplete) {
+			if in.startDrop(data) {
+				continue
+			}
 			break
 		}
 		if err != nil {
@@ -204,10 +228,19 @@ func (in *inspector) processClient() bool {
 			return false
 		}
 		if len(in.cmd.Args) > 0 {
-			in.handle(data[:n], in.cmd.Args)
+			ok, pause := in.admit(data[:n], in.cmd.Args)
+			if pause {
+				break // the command stays unread until the loop resumes us
+			}
+			if ok {
+				in.handle(data[:n], in.cmd.Args)
+			}
 		}
 		data = data[n:]
 		used += n
+		if in.holdForKeys() {
+			break // until the KEYS iteration is done (keyscan.go)
+		}
 		if in.quitting {
 			in.cr.Consume(used)
 			in.flushUp()
@@ -342,6 +375,7 @@ func (in *inspector) writeClient(b []byte) {
 	if len(b) == 0 {
 		return
 	}
+	in.gate.Sent(len(b))
 	if in.ev != nil {
 		if err := in.ev.client.send(b); err != nil && in.ev.werr == nil {
 			in.ev.werr = err
@@ -417,6 +451,10 @@ func (in *inspector) handle(raw []byte, args [][]byte) {
 			return
 		}
 		in.pubsub(c, args)
+		return
+	}
+	if c.Name == "keys" && len(args) == 2 && !in.inMulti {
+		in.keysScan(args[1]) // a SCAN iteration, not a server stall (keyscan.go)
 		return
 	}
 	if !in.isolated {

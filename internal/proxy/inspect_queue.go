@@ -11,6 +11,7 @@ const (
 	xClientList              // CLIENT LIST: only this tenant's upstream connections
 	xPubSub                  // strip the tenant's channel prefix
 	xHello                   // HELLO: forward, and learn the protocol version
+	xKeys                    // a SCAN step answering KEYS (keyscan.go)
 )
 
 // Entry kinds.

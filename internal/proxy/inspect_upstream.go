@@ -204,6 +204,10 @@ func (in *inspector) handleFull(st *upState) {
 		in.writeClient(in.filterClientList(v, msg))
 	case xPubSub:
 		in.writeClient(in.stripReply(v, msg))
+	case xKeys:
+		if !in.keysStep(v, msg) {
+			return // the next step's reply is due
+		}
 	case xHello:
 		if v.Type == resp.TypeMap || v.Type == resp.TypeArray {
 			in.proto3 = v.Type == resp.TypeMap

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/redoubt-proxy/redoubt/internal/config"
+	"github.com/redoubt-proxy/redoubt/internal/limit"
 	"github.com/redoubt-proxy/redoubt/internal/tenant"
 )
 
@@ -46,6 +47,7 @@ type Server struct {
 	adm      *admission
 	conns    atomic.Pointer[connLimits] // effective connection limits
 	metrics  counters
+	fair     *limit.Set // fair sharing: per-tenant limits (fairshare.go)
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -75,6 +77,7 @@ func New(o Options) *Server {
 	s.bufs = newBufPool(size)
 	s.throttle = newThrottle(lim.AuthFailPerAddr, lim.AuthFailWindow.D())
 	s.setConnLimits(&lim)
+	s.fair = newLimitSet(lim)
 	return s
 }
 
@@ -135,6 +138,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	sessCtx, cancelSessions := context.WithCancel(context.Background())
 	defer cancelSessions()
+	go s.runQuotaSampler(sessCtx)
 	var acceptWG sync.WaitGroup
 	for i := range ls {
 		acceptWG.Add(1)
@@ -242,6 +246,7 @@ func (s *Server) Reload(dir *tenant.Directory, lim config.Limits) int {
 	s.lim.Store(&lim)
 	s.setConnLimits(&lim)
 	s.throttle.configure(lim.AuthFailPerAddr, lim.AuthFailWindow.D())
+	s.reloadLimits(lim)
 	return s.reg.CloseWhere(func(id *tenant.Identity) bool { return !dir.StillValid(id) }, "revoked")
 }
 

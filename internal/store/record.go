@@ -20,6 +20,19 @@ type record struct {
 	ShareDB             bool         `json:"share_db,omitempty"`
 	EndSessionsAtExpiry *bool        `json:"end_sessions_at_expiry,omitempty"`
 	Credentials         []credRecord `json:"credentials"`
+	limitsRecord
+}
+
+// limitsRecord are the tenant's own fair-sharing limits, inline under the
+// keys of the file and the API; an absent key is nil (the default).
+type limitsRecord struct {
+	MaxOpsPerSecond   *int64 `json:"max_ops_per_second,omitempty"`
+	MaxBytesPerSecond *int64 `json:"max_bytes_per_second,omitempty"`
+	MaxRequestBytes   *int64 `json:"max_request_bytes,omitempty"`
+	MaxValueBytes     *int64 `json:"max_value_bytes,omitempty"`
+	MaxOffset         *int64 `json:"max_offset,omitempty"`
+	MaxKeys           *int64 `json:"max_keys,omitempty"`
+	MaxMemoryBytes    *int64 `json:"max_memory_bytes,omitempty"`
 }
 
 type credRecord struct {
@@ -31,7 +44,8 @@ type credRecord struct {
 
 func encodeTenant(t *model.Tenant) ([]byte, error) {
 	r := record{Upstream: t.Upstream, DB: t.DB, Role: t.Role, Commands: t.Commands, ShareDB: t.ShareDB,
-		EndSessionsAtExpiry: t.EndSessionsAtExpiry, Credentials: make([]credRecord, 0, len(t.Credentials))}
+		EndSessionsAtExpiry: t.EndSessionsAtExpiry, Credentials: make([]credRecord, 0, len(t.Credentials)),
+		limitsRecord: limitsRecord(t.Limits)}
 	for _, c := range t.Credentials {
 		cr := credRecord{ID: c.ID, SHA256: hex.EncodeToString(c.Digest[:]), CreatedAt: c.CreatedAt.UTC()}
 		if !c.ExpiresAt.IsZero() {
@@ -49,7 +63,8 @@ func decodeTenant(name string, v []byte) (model.Tenant, error) {
 		return model.Tenant{}, err
 	}
 	t := model.Tenant{Name: name, Source: model.SourceStore, Upstream: r.Upstream, DB: r.DB, Role: r.Role,
-		Commands: r.Commands, ShareDB: r.ShareDB, EndSessionsAtExpiry: r.EndSessionsAtExpiry}
+		Commands: r.Commands, ShareDB: r.ShareDB, EndSessionsAtExpiry: r.EndSessionsAtExpiry,
+		Limits: model.Limits(r.limitsRecord)}
 	for _, cr := range r.Credentials {
 		d, err := hex.DecodeString(cr.SHA256)
 		if err != nil || len(d) != 32 {

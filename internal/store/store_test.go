@@ -40,7 +40,9 @@ func TestStoreRoundTrip(t *testing.T) {
 	if err := b.AddCredential(ctx, "bob", c1); !errors.Is(err, model.ErrNotFound) {
 		t.Fatalf("unknown tenant: %v", err)
 	}
-	if created, err := b.PutTenant(ctx, model.Tenant{Name: "alice", Upstream: "main", DB: &three, Role: "readonly"}); err != nil || created {
+	ops, none := int64(500), int64(0)
+	lim := model.Limits{MaxOpsPerSecond: &ops, MaxKeys: &none} // an explicit 0 is kept, not dropped
+	if created, err := b.PutTenant(ctx, model.Tenant{Name: "alice", Upstream: "main", DB: &three, Role: "readonly", Limits: lim}); err != nil || created {
 		t.Fatalf("replace: %v %v", created, err)
 	}
 	select {
@@ -62,6 +64,10 @@ func TestStoreRoundTrip(t *testing.T) {
 	if got.Role != "readonly" || *got.DB != 3 || len(got.Credentials) != 2 ||
 		got.Credentials[0] != c1 || !got.Credentials[1].ExpiresAt.Equal(exp) || got.Credentials[1].Digest != c2.Digest {
 		t.Fatalf("after restart: %+v", got)
+	}
+	if l := got.Limits; l.MaxOpsPerSecond == nil || *l.MaxOpsPerSecond != 500 || l.MaxKeys == nil || *l.MaxKeys != 0 ||
+		l.MaxValueBytes != nil {
+		t.Fatalf("limits after restart: %+v", l)
 	}
 	if err := b.RevokeCredential(ctx, "alice", "one"); err != nil {
 		t.Fatal(err)

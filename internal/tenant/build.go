@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/redoubt-proxy/redoubt/internal/config"
+	"github.com/redoubt-proxy/redoubt/internal/limit"
 	"github.com/redoubt-proxy/redoubt/internal/model"
 	"github.com/redoubt-proxy/redoubt/internal/policy"
 	"github.com/redoubt-proxy/redoubt/internal/upstream"
@@ -17,7 +18,19 @@ type CredsFunc func(upstreamName string, a model.UpstreamAuth) (upstream.Credent
 // Build turns a merged snapshot into a directory. It reads nothing but the
 // snapshot: which source a tenant came from does not matter here.
 func Build(snap *model.Snapshot, creds CredsFunc, now func() time.Time) (*Directory, error) {
-	return BuildFrom(nil, snap, creds, now)
+	return BuildWith(snap, Options{Creds: creds, Now: now})
+}
+
+// Options are Build's inputs besides the snapshot.
+type Options struct {
+	// Prev is the directory in force: what it built for unchanged upstreams
+	// and tenants is reused, and its Usage handed on (nil: build all).
+	Prev *Directory
+	// Usage records when each credential last logged in (nil: not
+	// recorded, unless Prev has one).
+	Usage *Usage
+	Creds CredsFunc
+	Now   func() time.Time
 }
 
 // BuildFrom is Build reusing what prev built for upstreams and tenants that
@@ -26,6 +39,15 @@ func Build(snap *model.Snapshot, creds CredsFunc, now func() time.Time) (*Direct
 // map inserts, not a new route per tenant. prev nil builds everything; a
 // file reload passes nil so CA files are read again.
 func BuildFrom(prev *Directory, snap *model.Snapshot, creds CredsFunc, now func() time.Time) (*Directory, error) {
+	return BuildWith(snap, Options{Prev: prev, Creds: creds, Now: now})
+}
+
+// BuildWith is Build with every option.
+func BuildWith(snap *model.Snapshot, o Options) (*Directory, error) {
+	prev, creds, now, usage := o.Prev, o.Creds, o.Now, o.Usage
+	if usage == nil && prev != nil {
+		usage = prev.usage
+	}
 	if creds == nil {
 		creds = func(_ string, a model.UpstreamAuth) (upstream.Credentials, error) {
 			return upstream.StaticCreds(configAuth(a)), nil
@@ -58,10 +80,10 @@ func BuildFrom(prev *Directory, snap *model.Snapshot, creds CredsFunc, now func(
 		if mt.EndSessionsAtExpiry != nil {
 			endAt = *mt.EndSessionsAtExpiry
 		}
-		sig := tenantSig{target: targets[mt.Upstream], db: mt.PinnedDB(), role: mt.Role, rules: mt.Commands,
-			pass: snap.PassThrough(mt), shared: snap.Isolated(mt), endAt: endAt, source: mt.Source}
-		if prev != nil {
-			if old, ok := prev.byName[mt.Name]; ok && old.sig == sig && sameCreds(old.creds, mt.Credentials) {
+		lim := routeLimits(snap.EffectiveLimits(mt))
+		sig := tenantSig{target: targets[mt.Upstream], pass: snap.PassThrough(mt), shared: snap.Isolated(mt), endAt: endAt, limits: lim}
+		if prev != nil && prev.usage == usage { // reused credentials keep their counters
+			if old, ok := prev.byName[mt.Name]; ok && old.sig == sig && old.from.Equal(mt) {
 				tenants = append(tenants, old) // immutable: safe to share
 				continue
 			}
@@ -83,14 +105,19 @@ func BuildFrom(prev *Directory, snap *model.Snapshot, creds CredsFunc, now func(
 			Rules:       mt.Commands,
 			Policy:      pol,
 			DB:          mt.PinnedDB(),
+			Limits:      lim,
 		}
 		if r.Target == nil {
 			return nil, fmt.Errorf("tenant %s: unknown upstream %q", mt.Name, mt.Upstream)
 		}
 		iamTimers(r, snap.Upstreams[mt.Upstream].Auth)
-		t := &Tenant{Name: mt.Name, Source: mt.Source, Route: r, endAtExpiry: endAt, sig: sig}
+		t := &Tenant{Name: mt.Name, Source: mt.Source, Route: r, endAtExpiry: endAt, sig: sig, from: *mt}
 		for _, c := range mt.Credentials {
-			t.creds = append(t.creds, credential{id: c.ID, digest: c.Digest, expires: c.ExpiresAt})
+			bc := credential{id: c.ID, digest: c.Digest, expires: c.ExpiresAt}
+			if usage != nil {
+				bc.used = usage.counter(mt.Name, c.ID)
+			}
+			t.creds = append(t.creds, bc)
 		}
 		tenants = append(tenants, t)
 	}
@@ -105,6 +132,7 @@ func BuildFrom(prev *Directory, snap *model.Snapshot, creds CredsFunc, now func(
 	d := NewDirectory(tenants, tv)
 	d.now = now
 	d.targets = built
+	d.usage = usage
 	return d, nil
 }
 
@@ -114,27 +142,14 @@ type builtTarget struct {
 	t    *upstream.Target
 }
 
-// tenantSig is everything a built tenant depends on besides its
-// credentials: equal signatures mean the old one can be reused.
+// tenantSig is what a built tenant depends on besides its own settings
+// (model.Tenant.Equal): its upstream's target and what the snapshot says
+// about it. Equal settings and signature: the old one can be reused.
 type tenantSig struct {
 	target       *upstream.Target
-	db           int
-	role, rules  string
 	pass, shared bool
 	endAt        bool
-	source       string
-}
-
-func sameCreds(built []credential, m []model.Credential) bool {
-	if len(built) != len(m) {
-		return false
-	}
-	for i := range m {
-		if built[i].id != m[i].ID || built[i].digest != m[i].Digest || !built[i].expires.Equal(m[i].ExpiresAt) {
-			return false
-		}
-	}
-	return true
+	limits       limit.Limits // effective: a change of a default changes it too
 }
 
 func buildTarget(name, address string, tc model.UpstreamTLS, a model.UpstreamAuth, dialTimeout time.Duration, creds CredsFunc) (*upstream.Target, error) {

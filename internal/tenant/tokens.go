@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redoubt-proxy/redoubt/internal/config"
+	"github.com/redoubt-proxy/redoubt/internal/limit"
 	"github.com/redoubt-proxy/redoubt/internal/model"
 	"github.com/redoubt-proxy/redoubt/internal/policy"
 	"github.com/redoubt-proxy/redoubt/internal/token"
@@ -32,6 +33,7 @@ type tokenVerifier struct {
 	// (tokens.end_sessions_at_expiry; a tenant's override wins for tokens
 	// that name it).
 	endAtExpiry bool
+	limits      limit.Limits // limits.tenant_defaults for inspected ad-hoc routes (limits.go)
 
 	// Ad-hoc routes are built once per (address, db, role) and shared, so
 	// the TLS configuration and credentials are not rebuilt per login.
@@ -55,6 +57,7 @@ func newTokenVerifier(snap *model.Snapshot, tenants []*Tenant, creds CredsFunc, 
 		creds:        creds,
 		now:          now,
 		routes:       make(map[string]*Route),
+		limits:       adHocLimits(snap.TenantDefaults),
 	}
 	if v.revoked == nil {
 		v.revoked = map[string]bool{}
@@ -208,6 +211,9 @@ func (v *tokenVerifier) route(addr string, db int, role string) (*Route, error) 
 		r.DB, r.Shared = db, true
 	} else {
 		r.PassThrough = role == model.RoleFull
+	}
+	if !r.PassThrough {
+		r.Limits = v.limits
 	}
 	iamTimers(r, d.Auth)
 	v.routes[key] = r
