@@ -32,29 +32,3 @@ func TestAdminTokenTooShort(t *testing.T) {
 		}
 	}
 }
-
-// serve creates the store file but not its directory: check must refuse
-// what would stop serve at start, without printing the path.
-func TestStorePathDirectoryMustExist(t *testing.T) {
-	f := writeTLSFiles(t)
-	dir := t.TempDir()
-	for _, tc := range []struct {
-		path string
-		ok   bool
-	}{
-		{dir + "/redoubt.db", true},
-		{dir + "/Missing-Dir-Q/redoubt.db", false},
-	} {
-		c := validConfig(t, f)
-		c.Store.Path = tc.path
-		_, err := reparse(t, c, validEnv())
-		switch {
-		case tc.ok && err != nil:
-			t.Errorf("%s refused: %v", tc.path, err)
-		case !tc.ok && (err == nil || !strings.Contains(err.Error(), "store.path: its directory does not exist")):
-			t.Errorf("%s: %v", tc.path, err)
-		case !tc.ok && strings.Contains(err.Error(), "Missing-Dir-Q"):
-			t.Errorf("the error repeats the path: %v", err)
-		}
-	}
-}

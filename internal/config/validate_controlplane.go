@@ -3,8 +3,6 @@ package config
 import (
 	"encoding/hex"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -29,14 +27,6 @@ func (c *Config) validateControlPlane(p *problems) {
 			p.add("admin.client_ca_file", "needs admin.cert_file and admin.key_file (mTLS runs over TLS)")
 		}
 		checkCAFile(p, "admin.client_ca_file", a.ClientCAFile)
-	}
-	if c.Store.Path != "" {
-		// serve opens (and creates) the file: a missing directory would
-		// stop it at start, so check says so first. The path is not
-		// repeated, as no config error repeats a value.
-		if fi, err := os.Stat(filepath.Dir(c.Store.Path)); err != nil || !fi.IsDir() {
-			p.add("store.path", "its directory does not exist")
-		}
 	}
 	for i := range c.Tenants {
 		seen := map[string]int{}
