@@ -77,7 +77,6 @@ func Merge(parts []SourcePart, c Checks) *Snapshot {
 			return err
 		}
 	}
-	secrets := make(map[[32]byte]bool, total) // digests of admitted credentials
 	for _, sp := range parts {
 		for _, t := range sp.Part.Tenants {
 			// No copy: parts are immutable, so the snapshot may share
@@ -104,13 +103,6 @@ func Merge(parts []SourcePart, c Checks) *Snapshot {
 				s.Problems = append(s.Problems, Problem{Source: t.Source, Entry: "tenant " + t.Name, Path: fe.Path, Msg: fe.Msg})
 				continue
 			}
-			if fe := sameSecret(&t, secrets); fe != nil {
-				s.Problems = append(s.Problems, Problem{Source: t.Source, Entry: "tenant " + t.Name, Path: fe.Path, Msg: fe.Msg})
-				continue
-			}
-			for _, cr := range t.Credentials {
-				secrets[cr.Digest] = true
-			}
 			s.admit(t)
 		}
 	}
@@ -125,24 +117,4 @@ func (s *Snapshot) admit(t Tenant) {
 	if g := s.group(t.Upstream); g != nil {
 		g.add(&s.Tenants[i])
 	}
-}
-
-// sameSecret refuses a tenant with a credential whose secret another
-// credential already has (an admitted tenant's, or an earlier one of its
-// own). `AUTH <secret>` and `HELLO 3 AUTH default <secret>` find the
-// tenant by the secret alone: with two holders one of them wins, and a
-// client lands in the other tenant's DB, or an expired credential shadows
-// a live one. The message names no tenant: it would tell whoever reads it
-// whose secret is known.
-func sameSecret(t *Tenant, admitted map[[32]byte]bool) *FieldError {
-	for i, cr := range t.Credentials {
-		dup := admitted[cr.Digest]
-		for j := range i {
-			dup = dup || t.Credentials[j].Digest == cr.Digest
-		}
-		if dup {
-			return &FieldError{fmt.Sprintf("credentials[%d]", i), "has the same secret as another credential; give every credential a secret of its own"}
-		}
-	}
-	return nil
 }
