@@ -8,6 +8,7 @@ package model
 func (t *Tenant) Equal(o *Tenant) bool {
 	if t.Name != o.Name || t.Source != o.Source || t.Upstream != o.Upstream || t.Role != o.Role ||
 		t.Commands != o.Commands || t.ShareDB != o.ShareDB ||
+		t.UpstreamUser != o.UpstreamUser || t.UpstreamPassword != o.UpstreamPassword ||
 		!eqPtr(t.DB, o.DB) || !eqPtr(t.EndSessionsAtExpiry, o.EndSessionsAtExpiry) ||
 		!t.Limits.Equal(o.Limits) || len(t.Credentials) != len(o.Credentials) {
 		return false

@@ -114,6 +114,7 @@ func (s *Server) inspect(cn *conn, up *upstream.Conn, lg *login) {
 		in.reauthEvery = route.ReauthEvery
 		in.nextReauth = time.Now().Add(jitter(route.ReauthEvery))
 	}
+	cn.sess.inspector.Store(in)
 	in.gate = s.fair.Gate(lg.id.Tenant, route.Limits)
 	in.cr = newSockReader(cn.c, s.bufs, cn.buf)
 	cn.buf = nil
@@ -595,7 +596,7 @@ func (in *inspector) subscribedLocked() bool {
 
 // isolate applies the shared-upstream rules to an allowed command.
 func (in *inspector) isolate(raw []byte, c *command.Command, args [][]byte) {
-	act, msg := policy.Isolate(c, args, in.db)
+	act, msg := policy.IsolateIn(c, args, policy.Scope{DB: in.db, TenantUser: in.route.TenantUser})
 	if in.inMulti && needsReplyRewrite(act, c) {
 		// Inside MULTI the reply is +QUEUED and the real one arrives inside
 		// EXEC's array, out of reach of the filter: refuse rather than leak.

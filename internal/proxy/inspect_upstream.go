@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/redoubt-proxy/redoubt/internal/policy"
 	"github.com/redoubt-proxy/redoubt/internal/resp"
 	"github.com/redoubt-proxy/redoubt/internal/upstream"
 )
@@ -220,20 +221,18 @@ func (in *inspector) handleFull(st *upState) {
 	in.flushLocals()
 }
 
-// filterInfo keeps only the pinned DB's line in INFO's keyspace section.
+// filterInfo sanitizes an INFO reply for a shared tenant (policy.SanitizeInfo:
+// only fields that tell nothing about other tenants or the host, and only
+// the pinned DB's keyspace line). A verbatim string keeps its "txt:" prefix.
 func (in *inspector) filterInfo(v resp.Value, msg []byte) []byte {
 	if v.Type != resp.TypeBulk && v.Type != resp.TypeVerbatim {
 		return msg
 	}
-	keep := []byte(fmt.Sprintf("db%d:", in.db))
-	var out []byte
-	for _, line := range bytes.SplitAfter(v.Str, []byte("\n")) {
-		if bytes.HasPrefix(line, []byte("db")) && !bytes.HasPrefix(line, keep) {
-			continue
-		}
-		out = append(out, line...)
+	body, prefix := v.Str, []byte(nil)
+	if v.Type == resp.TypeVerbatim && len(body) >= 4 {
+		prefix, body = body[:4], body[4:]
 	}
-	return appendString(nil, v.Type, out)
+	return appendString(nil, v.Type, append(append([]byte(nil), prefix...), policy.SanitizeInfo(body, in.db)...))
 }
 
 // filterClientList keeps only the lines of this tenant's own upstream

@@ -31,6 +31,10 @@ type Options struct {
 	Usage *Usage
 	Creds CredsFunc
 	Now   func() time.Time
+	// Managed gives the logins of managed per-tenant upstream users
+	// (tenant_users: managed); nil (redoubt check) leaves such tenants
+	// on the upstream's own login, with scripts refused.
+	Managed ManagedCredsFunc
 }
 
 // BuildFrom is Build reusing what prev built for upstreams and tenants that
@@ -110,7 +114,11 @@ func BuildWith(snap *model.Snapshot, o Options) (*Directory, error) {
 		if r.Target == nil {
 			return nil, fmt.Errorf("tenant %s: unknown upstream %q", mt.Name, mt.Upstream)
 		}
-		iamTimers(r, snap.Upstreams[mt.Upstream].Auth)
+		u := snap.Upstreams[mt.Upstream]
+		iamTimers(r, u.Auth)
+		if err := withTenantUser(r, u, mt, creds, o.Managed); err != nil {
+			return nil, err
+		}
 		t := &Tenant{Name: mt.Name, Source: mt.Source, Route: r, endAtExpiry: endAt, sig: sig, from: *mt}
 		for _, c := range mt.Credentials {
 			bc := credential{id: c.ID, digest: c.Digest, expires: c.ExpiresAt}
