@@ -59,6 +59,9 @@ func Start(addr string, p *proxy.Server, log *slog.Logger, o Options) (*Server, 
 		reg.MustRegister(newPlaneCollector(o.Plane, p))
 	}
 	reg.MustRegister(newFairCollector(p)) // fairshare.go
+	if o.Auth != nil && o.Auth.fails == nil {
+		o.Auth.SetLogger(log)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {

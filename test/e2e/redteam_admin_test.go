@@ -218,3 +218,21 @@ func TestRedteamPathTricksCannotRetarget(t *testing.T) {
 		}
 	}
 }
+
+// Red team: guessing the admin token left no trace (a 401 wrote
+// nothing). A refused credential is now an audit line, without the guess.
+func TestRedteamRefusedAdminTokenIsLogged(t *testing.T) {
+	up := redistest.Start(t)
+	g := startCPGateway(t, up.Addr, "", "")
+	const guess = "guessed-token-Q7x9Q7x9Q7x9"
+	if code, _ := g.api(t, "GET", "/v1/tenants", guess, nil); code != 401 {
+		t.Fatalf("wrong token: %d", code)
+	}
+	log := g.Log.String()
+	if !strings.Contains(log, `msg="admin authentication failed" audit=true`) || !strings.Contains(log, "path=/v1/tenants") {
+		t.Errorf("no audit line for a refused token:\n%s", log)
+	}
+	if strings.Contains(log, "Q7x9") {
+		t.Errorf("the log repeats the guessed token")
+	}
+}
