@@ -3,7 +3,8 @@
 // /sessions API, the /v1/ admin API (tenants, credentials, sessions) and
 // the operator's page under /ui/. /v1/ needs a bearer token or a client
 // certificate (Authenticator), /ui/ the same token. Bind it to loopback or
-// a management network: health, metrics and /sessions are open.
+// a management network: health and metrics are open, and so is /sessions
+// when no admin auth is configured.
 package admin
 
 import (
@@ -92,6 +93,7 @@ func Start(addr string, p *proxy.Server, log *slog.Logger, o Options) (*Server, 
 	if err != nil {
 		return nil, err
 	}
+	l = newLimitListener(l, adminMaxConns)
 	if o.TLS != nil {
 		l = tls.NewListener(l, o.TLS)
 	}
@@ -112,21 +114,35 @@ func Start(addr string, p *proxy.Server, log *slog.Logger, o Options) (*Server, 
 	}
 	o.Metrics.reg.MustRegister(o.Collectors...)
 	o.Metrics.reg.MustRegister(newFairCollector(p)) // fairshare.go
+	if o.Auth != nil && o.Auth.fails == nil {
+		o.Auth.SetLogger(log)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	h.mount(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Metrics.reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /sessions", func(w http.ResponseWriter, _ *http.Request) {
+	// The deprecated /sessions routes stay open only where no admin auth
+	// is configured (as before the /v1/ API): once a token or client CA is
+	// set, they need it too, or anyone reaching the port could end any
+	// tenant's session around the API's authentication.
+	legacy := func(pattern string, f http.HandlerFunc) {
+		if o.Auth.Enabled() {
+			mux.Handle(pattern, o.Auth.Require(f))
+			return
+		}
+		mux.HandleFunc(pattern, f)
+	}
+	legacy("GET /sessions", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(p.Registry().List())
 	})
-	mux.HandleFunc("DELETE /sessions/{id}", func(w http.ResponseWriter, r *http.Request) {
+	legacy("DELETE /sessions/{id}", func(w http.ResponseWriter, r *http.Request) {
 		id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
 		if err != nil || !p.Registry().CloseID(id, "closed by admin") {
 			http.Error(w, "no such session", http.StatusNotFound)
 			return
 		}
-		log.Info("session closed by admin", "audit", true, "conn", id)
+		log.Info("session closed by admin", "audit", true, "conn", id, "subject", Subject(r), "remote", r.RemoteAddr)
 		if o.Audit != nil {
 			o.Audit.Write(audit.Event{Event: "session_closed", Success: true, SessionID: id, Reason: "admin API"})
 		}
@@ -149,7 +165,8 @@ func Start(addr string, p *proxy.Server, log *slog.Logger, o Options) (*Server, 
 	}
 	// Every route, present and future (/ui/ included), goes through the
 	// Host check.
-	s := &Server{l: l, srv: &http.Server{Handler: hostCheck(addr, mux), ReadHeaderTimeout: 5 * time.Second}, health: h}
+	s := &Server{l: l, srv: &http.Server{Handler: hostCheck(addr, cleanPathOnly(mux)), ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout: adminReadTimeout, IdleTimeout: adminIdleTimeout}, health: h}
 	h.run()
 	go func() {
 		if err := s.srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -270,8 +270,8 @@ func (a *api) audit(r *http.Request, action string, attrs ...any) {
 		"remote", r.RemoteAddr}, attrs...)...)
 }
 
-// readJSON decodes a small JSON body with unknown fields refused; an empty
-// body is allowed when optional.
+// readJSON decodes a small JSON body (one object, unknown fields refused);
+// an empty body is allowed when optional.
 func readJSON(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 	if err != nil {
@@ -289,6 +289,12 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any, optional bool) bool
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		writeError(w, http.StatusBadRequest, "invalid JSON: "+err.Error())
+		return false
+	}
+	// One object only: a second one after it ({...} {"db": 6}) would
+	// otherwise be ignored without a word.
+	if _, err := dec.Token(); err != io.EOF {
+		writeError(w, http.StatusBadRequest, "invalid JSON: data after the object")
 		return false
 	}
 	return true

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"log/slog"
 	"net/http"
 	"strings"
 )
@@ -19,6 +20,15 @@ type Authenticator struct {
 	digest   [32]byte // SHA-256 of the token: compared, never the token
 	hasToken bool
 	mtls     bool
+	fails    *failLog // nil: refusals are not logged (see SetLogger)
+}
+
+// SetLogger makes refused credentials a log line (rate-limited; see
+// failLog). admin.Start sets the endpoint's logger.
+func (a *Authenticator) SetLogger(l *slog.Logger) {
+	if a != nil {
+		a.fails = &failLog{log: l}
+	}
 }
 
 // NewAuthenticator accepts the bearer token (none if "") and, with mtls,
@@ -66,6 +76,7 @@ func (a *Authenticator) Require(next http.Handler) http.Handler {
 		}
 		subject, ok := a.Check(r)
 		if !ok {
+			a.fails.refused(r)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="redoubt"`)
 			writeError(w, http.StatusUnauthorized, "missing or wrong admin credentials")
 			return

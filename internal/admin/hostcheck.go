@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 )
 
@@ -27,8 +28,37 @@ func hostCheck(adminAddr string, next http.Handler) http.Handler {
 			http.Error(w, "host not allowed", http.StatusForbidden)
 			return
 		}
+		if crossSiteChange(r) {
+			http.Error(w, "cross-origin request refused", http.StatusForbidden)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// crossSiteChange reports a request that may change something (not GET,
+// HEAD or OPTIONS) sent by a browser on behalf of a page of another
+// origin. A page cannot add a bearer token to such a request, but a
+// browser attaches a client certificate it holds by itself, and a plain
+// form POST needs no CORS preflight: without this, any page the operator
+// opens could issue credentials through an mTLS admin endpoint. Browsers
+// send Origin with every cross-origin POST; the CLI, curl and scripts send
+// neither header.
+func crossSiteChange(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "cross-site", "same-site":
+		return true
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	u, err := url.Parse(origin)
+	return err != nil || u.Host == "" || !strings.EqualFold(u.Host, r.Host)
 }
 
 func allowedHosts(adminAddr string) (names map[string]bool, anyIP bool) {

@@ -30,7 +30,7 @@ func TestAdminChecksHost(t *testing.T) {
 	}{
 		{"bound address", "GET", "/healthz", "127.0.0.1" + port, 200},
 		{"localhost", "GET", "/healthz", "localhost" + port, 200},
-		{"localhost, odd spelling", "GET", "/sessions", "LocalHost." + port, 200},
+		{"localhost, odd spelling", "GET", "/metrics", "LocalHost." + port, 200},
 		{"other loopback address", "GET", "/metrics", "127.0.0.2" + port, 200},
 		{"IPv6 loopback", "GET", "/healthz", "[::1]" + port, 200},
 		{"no port", "GET", "/healthz", "localhost", 200},

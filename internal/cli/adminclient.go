@@ -53,7 +53,11 @@ func (e *apiError) Error() string { return fmt.Sprintf("%s (HTTP %d)", e.msg, e.
 // call sends one request and decodes a JSON answer into out (nil: ignore).
 // The raw body is returned for --json.
 func (f *adminFlags) call(method, path string, body, out any) ([]byte, error) {
-	client := &http.Client{Timeout: f.timeout}
+	// The admin API never redirects; following one would repeat the
+	// method (a DELETE) on another resource, with the token.
+	client := &http.Client{Timeout: f.timeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
 	if f.caFile != "" || f.cert != "" {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12}
 		if f.caFile != "" {

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/redoubt-proxy/redoubt/internal/model"
 )
 
 // checkHostPort checks a "host:port" address. The returned error never
@@ -157,18 +159,6 @@ func canonicalAddr(addr string) string {
 }
 
 // validName is the charset for tenant, upstream and key names: they appear
-// in metrics labels, log lines and token claims.
-func validName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		switch {
-		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9',
-			r == '.', r == '_', r == '-':
-		default:
-			return false
-		}
-	}
-	return true
-}
+// in metrics labels, log lines and token claims. It is the model's rule,
+// so `check` refuses exactly the names the running snapshot would leave out.
+func validName(s string) bool { return model.ValidName(s) }

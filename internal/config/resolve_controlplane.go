@@ -7,12 +7,20 @@ import (
 	"time"
 )
 
+// MinAdminTokenLen is the shortest admin API token accepted.
+const MinAdminTokenLen = 16
+
 // resolveControlPlane resolves the control plane's secrets: the admin
 // API token and the digests and expiry of tenants' credentials.
 func (c *Config) resolveControlPlane(p *problems, lookupEnv func(string) (string, bool)) {
 	if c.Admin.TokenEnv != "" {
 		if v, ok := lookupSecret(p, "admin.token_env", c.Admin.TokenEnv, lookupEnv); ok {
 			c.Admin.Token = v
+			// The admin API has no login throttle: only the token's
+			// length stands between a caller and every tenant.
+			if len(v) < MinAdminTokenLen {
+				p.add("admin.token_env", "the token must be at least %d characters (generate one with: openssl rand -hex 32)", MinAdminTokenLen)
+			}
 		}
 	}
 	for i := range c.Tenants {

@@ -114,7 +114,7 @@ func TestPlaneSources(t *testing.T) {
 		t.Fatalf("after removing an upstream: %s", got)
 	}
 	probs := e.plane.Current().Snapshot.Problems
-	if len(probs) != 1 || !strings.Contains(probs[0].Error(), `store: tenant stored: upstream: unknown upstream "other"`) {
+	if len(probs) != 1 || !strings.Contains(probs[0].Error(), `store: tenant stored: upstream: names no entry of upstreams`) {
 		t.Fatalf("problems %v", probs)
 	}
 }
@@ -130,7 +130,7 @@ func TestPlaneRefusals(t *testing.T) {
 		t    model.Tenant
 		want string
 	}{
-		{"db out of range", model.Tenant{Name: "x", Upstream: "main", DB: one(99)}, "db: 99 out of range 0..15"},
+		{"db out of range", model.Tenant{Name: "x", Upstream: "main", DB: one(99)}, "db: out of range 0..15"},
 		{"the file tenant's DB", model.Tenant{Name: "x", Upstream: "main", DB: one(1)}, `db: 1 on upstream "main" is tenant "filer"'s DB`},
 		{"no db on a shared upstream", model.Tenant{Name: "x", Upstream: "main"}, "db: required on a shared upstream"},
 		{"bad name", model.Tenant{Name: "a b", Upstream: "other"}, "name: may contain only"},

@@ -59,7 +59,7 @@ func TestMergeRules(t *testing.T) {
 			[]Tenant{{Name: "a", Upstream: "own", Role: RoleFull}}, "a@file", "already defined by source file"},
 		{"a store tenant on a file upstream, bad one skipped", nil,
 			[]Tenant{{Name: "x", Upstream: "own", Role: RoleFull}, {Name: "y", Upstream: "nope", Role: RoleFull}, {Name: "z", Upstream: "main", DB: db(99), Role: RoleReadOnly}},
-			"x@store", `unknown upstream "nope"`},
+			"x@store", "upstream: names no entry of upstreams"},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			f := file
@@ -113,7 +113,7 @@ func TestMergeCredentials(t *testing.T) {
 		t.Fatalf("tenants %q", got)
 	}
 	got := problems(s)
-	for _, want := range []string{`tenant dup: credentials[1].id: duplicate credential "x"`, "tenant nodigest: credentials[0]: no secret"} {
+	for _, want := range []string{"tenant dup: credentials[1].id: duplicate credential ID (first at credentials[0])", "tenant nodigest: credentials[0]: no secret"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("problems:\n%s\nwant %q", got, want)
 		}

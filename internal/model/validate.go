@@ -9,7 +9,9 @@ import (
 
 // FieldError is one problem with a tenant, tied to the key it is about
 // ("db", "credentials[1].id"). The messages are the ones `redoubt check`
-// gives for a file tenant, so the admin API answers with the same words.
+// gives for a file tenant, so the admin API answers with the same words;
+// like check's, they never repeat a value that was refused (a secret
+// pasted into the wrong field would end up in the audit log).
 type FieldError struct {
 	Path string
 	Msg  string
@@ -30,9 +32,12 @@ type Checks struct {
 }
 
 // ValidName is the charset for tenant, upstream and credential names:
-// they appear in metrics labels, log lines and token claims.
+// they appear in metrics labels, log lines, token claims and admin API
+// paths. "." and ".." are refused: as a path segment
+// (/v1/tenants/x/credentials/..) an HTTP router cleans them away, and the
+// request lands on another resource.
 func ValidName(s string) bool {
-	if s == "" || len(s) > 128 {
+	if s == "" || len(s) > 128 || s == "." || s == ".." {
 		return false
 	}
 	for _, r := range s {
@@ -64,12 +69,12 @@ func ValidateTenant(t *Tenant, ups map[string]Upstream, c Checks) []FieldError {
 	case t.Upstream == "":
 		add("upstream", "required")
 	case !upOK:
-		add("upstream", "unknown upstream %q", t.Upstream)
+		add("upstream", "names no entry of upstreams")
 	}
 	switch t.Role {
 	case RoleFull, RoleReadWrite, RoleReadWriteStrict, RoleReadOnly:
 	default:
-		add("role", "unknown role %q (want full, readwrite, readwrite-strict or readonly)", t.Role)
+		add("role", "unknown role (want full, readwrite, readwrite-strict or readonly)")
 	}
 	if upOK {
 		validateTenantUser(t, u, add)
@@ -85,9 +90,9 @@ func ValidateTenant(t *Tenant, ups map[string]Upstream, c Checks) []FieldError {
 			if upOK {
 				hint = fmt.Sprintf(" (set upstreams.%s.max_db to allow more)", t.Upstream)
 			}
-			add("db", "%d out of range 0..%d%s", *t.DB, maxDB, hint)
+			add("db", "out of range 0..%d%s", maxDB, hint)
 		case *t.DB != 0 && upOK && u.Auth.Mode == AuthAWSIAM && u.Auth.Serverless:
-			add("db", "%d, but upstream %q is ElastiCache Serverless, which has DB 0 only", *t.DB, t.Upstream)
+			add("db", "must be 0: upstream %q is ElastiCache Serverless, which has DB 0 only", t.Upstream)
 		}
 	}
 	if err := commandsSyntax(t.Commands); err != nil {
@@ -103,7 +108,7 @@ func ValidateTenant(t *Tenant, ups map[string]Upstream, c Checks) []FieldError {
 		}
 		for j := range i { // a tenant has a few credentials: no map needed
 			if t.Credentials[j].ID == cr.ID {
-				add(fmt.Sprintf("credentials[%d].id", i), "duplicate credential %q (first at credentials[%d])", cr.ID, j)
+				add(fmt.Sprintf("credentials[%d].id", i), "duplicate credential ID (first at credentials[%d])", j)
 				break
 			}
 		}
@@ -137,9 +142,9 @@ func validateTenantUser(t *Tenant, u Upstream, add func(path, format string, arg
 // commandsSyntax checks extra rules: whitespace-separated tokens, each
 // "+something" or "-something".
 func commandsSyntax(rules string) error {
-	for _, tok := range strings.Fields(rules) {
+	for i, tok := range strings.Fields(rules) {
 		if len(tok) < 2 || (tok[0] != '+' && tok[0] != '-') {
-			return fmt.Errorf("rule %q must be +COMMAND, -COMMAND, +@CATEGORY or -@CATEGORY", tok)
+			return fmt.Errorf("rule %d must be +COMMAND, -COMMAND, +@CATEGORY or -@CATEGORY", i+1)
 		}
 	}
 	return nil

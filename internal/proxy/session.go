@@ -386,6 +386,15 @@ func (cn *conn) connect(ctx context.Context, lg *login) error {
 		cn.c.Write(replyMaxClients)
 		return fmt.Errorf("all %d sessions in use", cl.sessions())
 	}
+	// The identity was checked against the directory of its login (for a
+	// client certificate, at the TLS handshake, maybe seconds ago). A
+	// reload in between ended only the sessions bound by then: check
+	// again now that this one is bound, so a swap after this point ends
+	// it and one before it is seen here.
+	if ok, why := cn.srv.directory().Check(lg.id); !ok {
+		cn.c.Write(replyWrongPass)
+		return fmt.Errorf("login no longer valid: %s", why)
+	}
 	route := lg.id.Route
 	// The connection's name is the client's: only a name it set itself
 	// goes upstream. Sessions are told apart by their CLIENT ID (listed

@@ -101,12 +101,13 @@ func (b *Bolt) Load(context.Context) (model.Part, error) {
 	p := model.Part{Tenants: make([]model.Tenant, 0, len(b.tenants)), Problems: append([]model.Problem(nil), b.problems...),
 		Version: b.version}
 	// No copies: a tenant value in b.tenants is never changed in place
-	// (change replaces it), so the part may share its slices. Merge keeps
-	// each part's order, so sort here: map order would make listings (and
-	// the snapshot) differ from one load to the next.
+	// (change replaces it), so the part may share its slices.
 	for _, t := range b.tenants {
 		p.Tenants = append(p.Tenants, t)
 	}
+	// In name order: Merge admits tenants in the order given, so with map
+	// order, which of two conflicting store tenants is left out (and has
+	// its sessions ended) would change from one rebuild to the next.
 	slices.SortFunc(p.Tenants, func(a, b model.Tenant) int { return strings.Compare(a.Name, b.Name) })
 	return p, nil
 }

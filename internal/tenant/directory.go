@@ -146,10 +146,28 @@ func NewDirectory(tenants []*Tenant, tokens TokenVerifier) *Directory {
 	for _, t := range tenants {
 		d.byName[t.Name] = t
 		for i, c := range t.creds {
+			if prev, dup := d.byDigest[c.digest]; dup {
+				if prev.t != t {
+					// One secret, several tenants: AUTH <secret> cannot
+					// tell whose it is, and picking one would land a
+					// client in another tenant's DB. Only AUTH <name>
+					// <secret> logs in with it.
+					d.byDigest[c.digest] = credRef{}
+					continue
+				}
+				if !outlives(c.expires, prev.t.creds[prev.i].expires) {
+					continue // an expired twin must not shadow a live one
+				}
+			}
 			d.byDigest[c.digest] = credRef{t, i}
 		}
 	}
 	return d
+}
+
+// outlives reports whether expiry a comes after b (zero = never).
+func outlives(a, b time.Time) bool {
+	return !b.IsZero() && (a.IsZero() || a.After(b))
 }
 
 // NewTenant makes a tenant with one credential, "default"; a zero digest
@@ -199,7 +217,9 @@ func (d *Directory) Authenticate(user, secret []byte) (*Identity, error) {
 	// (if any) matched.
 	match := -1
 	for i := range t.creds {
-		if subtle.ConstantTimeCompare(digest[:], t.creds[i].digest[:]) == 1 {
+		// Of two credentials with one secret, the one that expires last.
+		if subtle.ConstantTimeCompare(digest[:], t.creds[i].digest[:]) == 1 &&
+			(match < 0 || outlives(t.creds[i].expires, t.creds[match].expires)) {
 			match = i
 		}
 	}
@@ -219,6 +239,9 @@ func (d *Directory) authSecretOnly(secret []byte) (*Identity, error) {
 	// The map is keyed by a SHA-256 of a high-entropy secret: looking it up
 	// leaks nothing about the secret; the final compare is constant-time.
 	ref, ok := d.byDigest[digest]
+	if ok && ref.t == nil {
+		return nil, reject("several tenants have this secret: AUTH must name the tenant")
+	}
 	if !ok || subtle.ConstantTimeCompare(digest[:], ref.t.creds[ref.i].digest[:]) != 1 {
 		return nil, reject(d.unknownCredentialReason(secret))
 	}
