@@ -56,11 +56,15 @@ func (cn *conn) tryLogin(pre *tenant.Identity, user, pass []byte) (*tenant.Ident
 	return id, nil
 }
 
-// throttled refuses a login without looking at its secret.
+// throttled refuses a login without looking at its secret. The client
+// gets the same WRONGPASS as every other failed login: a distinct reply
+// would tell a guesser which names are tenants (only a real tenant's
+// failures can be used up); the audit line and the refused-connections
+// metric tell the operator.
 func (cn *conn) throttled(claim string) []byte {
 	cn.srv.metrics.refused.Add(1)
 	cn.srv.audit(cn.sess, "auth_throttled", "claimed_tenant", claim)
-	return replyTooManyFailed
+	return replyWrongPass
 }
 
 // reauth checks AUTH (or HELLO's AUTH) on a logged-in session. It

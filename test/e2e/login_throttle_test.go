@@ -14,9 +14,10 @@ import (
 	"github.com/redoubt-proxy/redoubt/internal/redistest"
 )
 
-// throttled is the reply to a login refused by the throttle (wrongPass,
-// every other refusal, is in tokens_helpers_test.go).
-const throttled = "-ERR too many failed authentication attempts\r\n"
+// throttled is the reply to a login refused by the throttle: the same
+// WRONGPASS as every other refusal (tokens_helpers_test.go), so a guesser
+// cannot tell a throttled tenant name from a name that is no tenant.
+const throttled = wrongPass
 
 var thrSecrets = map[string]string{
 	"alice": "alice-throttle-secret-0123456789",
