@@ -54,9 +54,12 @@ type inspector struct {
 	// endpoints instead of the net.Conns (closed then).
 	ev *relayPair
 
-	mu       sync.Mutex
-	q        queue
-	subs     [3]map[string]struct{} // channels, patterns, shard channels (unprefixed names as the client sees them)
+	mu sync.Mutex
+	q  queue
+	// subs and proto3 are the upstream connection's state as its replies
+	// say, changed by confirmations, HELLO's and RESET's replies (never
+	// when the command is sent). subs holds upstream (prefixed) names.
+	subs     [3]map[string]struct{} // channels, patterns, shard channels
 	proto3   bool
 	closing  bool // client went away or QUIT: close once the queue drains
 	quitting bool
@@ -269,7 +272,15 @@ func (in *inspector) flushUp() error {
 	return err
 }
 
-// forward queues raw bytes for upstream and one pending reply.
+// push queues a request; every byte sent upstream is queued behind one.
+func (in *inspector) push(r request) {
+	r.multi = in.inMulti
+	in.mu.Lock()
+	in.q.push(r)
+	in.mu.Unlock()
+}
+
+// forward queues raw bytes for upstream and the request waiting for their reply.
 func (in *inspector) forward(raw []byte, x xform) {
 	in.forwardUnsafe(raw, x, false)
 }
@@ -277,9 +288,7 @@ func (in *inspector) forward(raw []byte, x xform) {
 // forwardUnsafe is forward for a request during which nothing may be
 // injected (a blocking command).
 func (in *inspector) forwardUnsafe(raw []byte, x xform, unsafe bool) {
-	in.mu.Lock()
-	in.q.push(pending{kind: eUpstream, n: 1, x: x, unsafe: unsafe})
-	in.mu.Unlock()
+	in.push(request{wait: wReply, x: x, unsafe: unsafe})
 	if len(raw) >= 64*1024 {
 		// A large command: write it straight from the read buffer.
 		in.flushUp()
@@ -290,10 +299,8 @@ func (in *inspector) forwardUnsafe(raw []byte, x xform, unsafe bool) {
 }
 
 // send queues a command the proxy built (a rewrite or an injection).
-func (in *inspector) send(x xform, n int, args ...[]byte) {
-	in.mu.Lock()
-	in.q.push(pending{kind: eUpstream, n: n, x: x})
-	in.mu.Unlock()
+func (in *inspector) send(x xform, args ...[]byte) {
+	in.push(request{wait: wReply, x: x})
 	in.upOut = appendArgs(in.upOut, args...)
 }
 
@@ -313,7 +320,7 @@ func (in *inspector) local(reply []byte) {
 		in.writeClient(reply)
 		return
 	}
-	in.q.push(pending{kind: eLocal, local: reply})
+	in.q.push(request{wait: wLocal, local: reply})
 }
 
 // deny answers a refused command; inside MULTI it also dooms the
@@ -351,7 +358,20 @@ func (in *inspector) writeClient(b []byte) {
 	in.cn.sess.BytesOut.Add(int64(n))
 }
 
-// handle decides one command. raw is its exact wire form.
+// handle decides one parsed client command: forward it as it is, rewrite
+// it, or answer it here. raw is its exact wire form.
+//
+// This is the one decision point of the inspecting relay, in this order:
+// the command table (unknown commands), the connection commands the proxy
+// owns (AUTH, HELLO, QUIT, CLIENT REPLY), the tenant's policy (role and
+// rules), transaction and RESET bookkeeping, pub/sub, and on a shared
+// upstream the isolation rules (policy.Isolate). A check that refuses a
+// command (a rate or size limit) belongs here, before the policy check,
+// and answers with in.deny so that the refusal takes its place in the
+// reply order (and dooms a transaction, as Redis does). Every path ends in
+// exactly one of forward / send (the upstream answers), pubsub (the
+// upstream confirms) or local / deny (the proxy answers): each queues one
+// request, which the reply side (routeFull) completes.
 func (in *inspector) handle(raw []byte, args [][]byte) {
 	c := command.LookupArgs(args)
 	if c == nil {
@@ -386,24 +406,38 @@ func (in *inspector) handle(raw []byte, args [][]byte) {
 		in.deny(policy.DenyMessage(c, args[0]))
 		return
 	}
+	// Transactions are followed from the commands (the relay must know
+	// before the replies come back whether a command will be queued). With
+	// a wrong arity Redis refuses MULTI, EXEC and DISCARD without changing
+	// the transaction, so those do not change it here either. Should the
+	// upstream still end up in a transaction the relay did not see, the
+	// +QUEUED a filtered request then gets ends the session (routeFull).
 	switch c.Name {
 	case "multi":
 		in.forward(raw, xNone)
-		in.inMulti = true
+		in.inMulti = in.inMulti || len(args) == 1
 		return
 	case "exec":
-		if in.multiDirty {
+		if in.multiDirty && len(args) == 1 {
 			// Clear the upstream's transaction and answer as Redis would.
-			in.send(xReplace, 1, []byte("DISCARD"))
-			in.setLastLocal([]byte("-EXECABORT Transaction discarded because of previous errors.\r\n"))
+			in.push(request{wait: wReply, x: xReplace, local: replyExecAbort})
+			in.upOut = appendArgs(in.upOut, []byte("DISCARD"))
 		} else {
 			in.forward(raw, xNone)
 		}
-		in.inMulti, in.multiDirty = false, false
+		if len(args) == 1 {
+			in.inMulti, in.multiDirty = false, false
+		} else if in.inMulti {
+			in.multiDirty = true
+		}
 		return
 	case "discard":
 		in.forward(raw, xNone)
-		in.inMulti, in.multiDirty = false, false
+		if len(args) == 1 {
+			in.inMulti, in.multiDirty = false, false
+		} else if in.inMulti {
+			in.multiDirty = true
+		}
 		return
 	case "reset":
 		in.reset()
@@ -422,14 +456,6 @@ func (in *inspector) handle(raw []byte, args [][]byte) {
 		return
 	}
 	in.isolate(raw, c, args)
-}
-
-// setLastLocal attaches a replacement reply to the entry just queued.
-func (in *inspector) setLastLocal(b []byte) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	i := (in.q.head + in.q.size - 1) % len(in.q.items)
-	in.q.items[i].local = b
 }
 
 // reauth answers AUTH on a logged-in session: the same tenant gets OK, a
@@ -484,25 +510,21 @@ func (in *inspector) hello(args [][]byte) {
 			out = append(out, []byte("SETNAME"), h.hello.SetName)
 		}
 	}
-	in.send(xHello, 1, out...)
+	in.send(xHello, out...)
 }
 
 // reset resets the upstream connection, which also logs it out and moves
 // it to DB 0, then logs in and re-selects the pinned DB before anything
-// else runs. Only RESET's own reply reaches the client.
+// else runs. Only RESET's own reply reaches the client. The subscriptions
+// and the protocol are forgotten when +RESET comes back (routeFull):
+// confirmations still on their way were sent before it.
 func (in *inspector) reset() {
-	in.send(xNone, 1, []byte("RESET"))
+	in.send(xReset, []byte("RESET"))
 	in.inMulti, in.multiDirty = false, false
 	in.injectLogin()
 	if in.route.DB != 0 {
-		in.send(xSwallow, 1, []byte("SELECT"), []byte(strconv.Itoa(in.route.DB)))
+		in.send(xSwallow, []byte("SELECT"), []byte(strconv.Itoa(in.route.DB)))
 	}
-	in.mu.Lock()
-	in.proto3 = false
-	for i := range in.subs {
-		in.subs[i] = nil
-	}
-	in.mu.Unlock()
 }
 
 // injectLogin queues AUTH with the upstream credentials; its reply is swallowed.
@@ -519,9 +541,9 @@ func (in *inspector) injectLogin() {
 		return
 	}
 	if user == "" {
-		in.send(xSwallow, 1, []byte("AUTH"), []byte(pass))
+		in.send(xSwallow, []byte("AUTH"), []byte(pass))
 	} else {
-		in.send(xSwallow, 1, []byte("AUTH"), []byte(user), []byte(pass))
+		in.send(xSwallow, []byte("AUTH"), []byte(user), []byte(pass))
 	}
 }
 
@@ -571,7 +593,7 @@ func (in *inspector) isolate(raw []byte, c *command.Command, args [][]byte) {
 	case policy.RewriteFlushAll:
 		out := [][]byte{[]byte("FLUSHDB")}
 		out = append(out, args[1:]...)
-		in.send(xNone, 1, out...)
+		in.send(xNone, out...)
 	case policy.FilterInfoKeyspace:
 		in.forward(raw, xInfo)
 	case policy.FilterClientList:

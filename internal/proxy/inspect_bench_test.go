@@ -53,7 +53,7 @@ func runPipeline(tb testing.TB, in *inspector, wire []byte) {
 		data = data[n:]
 	}
 	for in.q.len() > 0 {
-		in.replied()
+		in.q.pop()
 	}
 	in.upOut = in.upOut[:0]
 }

@@ -58,7 +58,29 @@ type upState struct {
 	acc  []byte // the message being collected
 }
 
+// errDesync is a reply that cannot be matched to its request. The session
+// ends: a guess could hand one request's reply, unfiltered, to another.
+type errDesync struct{ why string }
+
+func (e *errDesync) Error() string { return "reply out of step with its request: " + e.why }
+
+// replyDesync is what the client hears before the session closes.
+var replyDesync = []byte("-ERR redoubt: upstream reply out of step with its request; closing the connection\r\n")
+
+// desync reports a reply that matches no request: logged, answered with
+// an error, and the session ends without forwarding that reply.
+func (in *inspector) desync(why string) error {
+	in.cn.logger().Error("reply desync, ending the session", "why", why)
+	in.writeClient(replyDesync)
+	return &errDesync{why: why}
+}
+
 // consume handles one chunk of upstream bytes; mu is held.
+//
+// Replies to plain requests are streamed to the client as they arrive,
+// without copying. A reply is collected whole first when it may be out of
+// band (a push, or an array in RESP2 subscribed mode), when its request
+// rewrites it or learns from it, and when nothing waits for it (a desync).
 func (in *inspector) consume(st *upState, data []byte) error {
 	run := -1 // start of bytes to stream to the client, not yet written
 	flushRun := func(end int) {
@@ -91,15 +113,20 @@ func (in *inspector) consume(st *upState, data []byte) error {
 		st.mid = false
 		if st.full {
 			flushRun(i - n)
-			in.handleFull(st)
+			err := in.routeFull(st)
 			if cap(st.acc) > 1<<20 {
 				st.acc = nil
 			} else {
 				st.acc = st.acc[:0]
 			}
+			if err != nil {
+				return err
+			}
 		} else {
-			in.replied()
-			if f := in.q.front(); f != nil && f.kind == eLocal {
+			// needFull saw a plain request at the head, which only this
+			// loop pops: the reply is complete, so is the request.
+			in.q.pop()
+			if f := in.q.front(); f != nil && f.wait == wLocal {
 				flushRun(i)
 				in.flushLocals()
 			}
@@ -110,35 +137,26 @@ func (in *inspector) consume(st *upState, data []byte) error {
 }
 
 // needFull decides, at a message's first byte, whether it must be
-// collected whole.
+// collected whole: anything but the plain reply of a plain request.
 func (in *inspector) needFull(t byte) bool {
 	if t == resp.TypePush || t == resp.TypeAttribute {
 		return true
 	}
-	if f := in.q.front(); f != nil && (f.kind == eUnsubAll || f.kind == eUpstream && f.x != xNone) {
+	f := in.q.front()
+	if f == nil || f.wait != wReply || f.x != xNone {
 		return true
 	}
 	return t == resp.TypeArray && !in.proto3 && in.subscribedLocked()
 }
 
-// replied accounts one upstream reply to the head of the queue, then
-// writes any local replies now due.
-func (in *inspector) replied() {
-	f := in.q.front()
-	if f == nil || f.kind == eLocal {
-		return // an unsolicited reply: nothing waits for it
-	}
-	if f.kind == eUnsubAll {
-		f.kind, f.n = eUpstream, max(1, len(in.subs[f.subKind]))
-	}
-	f.n--
-	if f.n <= 0 {
-		in.q.pop()
-	}
+// completed pops the head request and writes the local replies now due.
+func (in *inspector) completed() {
+	in.q.pop()
+	in.flushLocals()
 }
 
 func (in *inspector) flushLocals() {
-	for f := in.q.front(); f != nil && f.kind == eLocal; f = in.q.front() {
+	for f := in.q.front(); f != nil && f.wait == wLocal; f = in.q.front() {
 		in.writeClient(f.local)
 		in.q.pop()
 	}
@@ -148,58 +166,72 @@ func (in *inspector) flushLocals() {
 // a message boundary, so the client sees an error instead of a hang.
 func (in *inspector) failPending() {
 	for f := in.q.front(); f != nil; f = in.q.front() {
-		if f.kind == eLocal {
+		if f.wait == wLocal {
 			in.writeClient(f.local)
 		} else if f.x != xSwallow {
-			for k := max(f.n, 1); k > 0; k-- {
-				in.writeClient(errUpstreamGone)
-			}
+			in.writeClient(errUpstreamGone)
 		}
 		in.q.pop()
 	}
 }
 
-// handleFull routes a collected message.
-func (in *inspector) handleFull(st *upState) {
+// routeFull matches a collected message to its request, or passes it on
+// out of band. This is the one place where the reply side decides.
+func (in *inspector) routeFull(st *upState) error {
 	msg := st.acc
 	v, _, err := resp.ParseValue(msg, &st.lim)
 	if err != nil {
-		// The scanner accepted it, so this cannot happen; pass it on as is.
-		in.writeClient(msg)
-		in.replied()
-		in.flushLocals()
-		return
-	}
-	if kind, ok := in.pubsubEvent(v); ok {
-		out := in.rewritePubSubEvent(v, kind, msg)
-		in.writeClient(out)
-		if kind == evConfirm {
-			in.replied()
-		}
-		in.flushLocals()
-		return
-	}
-	if v.Type == resp.TypePush {
-		in.writeClient(msg) // other out-of-band data (client tracking)
-		in.flushLocals()
-		return
+		return fmt.Errorf("reply the scanner accepted does not parse: %w", err)
 	}
 	f := in.q.front()
-	x := xNone
-	if f != nil && f.kind == eUpstream {
-		x = f.x
+	ev := in.pubsubEvent(v, f)
+	switch {
+	case ev == evMessage:
+		in.writeClient(in.rewritePubSubEvent(v, msg, true))
+		return nil
+	case ev == evConfirm:
+		return in.confirm(f, v, msg)
+	case v.Type == resp.TypePush:
+		in.writeClient(msg) // other out-of-band data (client tracking)
+		return nil
+	case f == nil:
+		return in.desync("a reply came with no request waiting")
+	case f.wait == wConfirm || f.wait == wUnsubAll:
+		if isError(v) {
+			// One error answers the whole command (arity, ACL channel
+			// permissions, a refusal in RESP2 subscribed mode).
+			in.writeClient(msg)
+			in.completed()
+			return nil
+		}
+		return in.desync(fmt.Sprintf("%s waits for confirmations, got a %q reply", f.op, v.Type))
 	}
-	switch x {
+	// A request waiting for one reply.
+	if f.x != xNone && f.x != xHello && !f.multi && isQueued(v) {
+		// The upstream is in a transaction the relay did not see: the
+		// real reply would come inside EXEC's array, past the filter.
+		return in.desync("+QUEUED outside a transaction")
+	}
+	switch f.x {
 	case xSwallow:
-		if v.Type == resp.TypeError {
+		if isError(v) {
 			in.cn.logger().Warn("upstream refused an injected command", "reply", string(v.Str))
 		}
 	case xReplace:
 		in.writeClient(f.local)
-	case xInfo:
-		in.writeClient(in.filterInfo(v, msg))
-	case xClientList:
-		in.writeClient(in.filterClientList(v, msg))
+	case xInfo, xClientList:
+		if isError(v) {
+			in.writeClient(msg)
+			break
+		}
+		if v.Type != resp.TypeBulk && v.Type != resp.TypeVerbatim {
+			return in.desync(fmt.Sprintf("a filtered reply is a %q, not a string", v.Type))
+		}
+		if f.x == xInfo {
+			in.writeClient(in.filterInfo(v))
+		} else {
+			in.writeClient(in.filterClientList(v))
+		}
 	case xPubSub:
 		in.writeClient(in.stripReply(v, msg))
 	case xHello:
@@ -207,18 +239,30 @@ func (in *inspector) handleFull(st *upState) {
 			in.proto3 = v.Type == resp.TypeMap
 		}
 		in.writeClient(msg)
+	case xReset:
+		if v.Type == resp.TypeSimple && string(v.Str) == "RESET" {
+			// The upstream connection is back to RESP2 with no
+			// subscriptions. Confirmations sent before RESET arrived
+			// before this reply, so they cannot re-add anything.
+			in.proto3 = false
+			for i := range in.subs {
+				in.subs[i] = nil
+			}
+		}
+		in.writeClient(msg)
 	default:
 		in.writeClient(msg)
 	}
-	in.replied()
-	in.flushLocals()
+	in.completed()
+	return nil
 }
 
+func isError(v resp.Value) bool { return v.Type == resp.TypeError || v.Type == resp.TypeBlobError }
+
+func isQueued(v resp.Value) bool { return v.Type == resp.TypeSimple && string(v.Str) == "QUEUED" }
+
 // filterInfo keeps only the pinned DB's line in INFO's keyspace section.
-func (in *inspector) filterInfo(v resp.Value, msg []byte) []byte {
-	if v.Type != resp.TypeBulk && v.Type != resp.TypeVerbatim {
-		return msg
-	}
+func (in *inspector) filterInfo(v resp.Value) []byte {
 	keep := []byte(fmt.Sprintf("db%d:", in.db))
 	var out []byte
 	for _, line := range bytes.SplitAfter(v.Str, []byte("\n")) {
@@ -232,10 +276,7 @@ func (in *inspector) filterInfo(v resp.Value, msg []byte) []byte {
 
 // filterClientList keeps only the lines of this tenant's own upstream
 // connections, identified by the client ids recorded at login.
-func (in *inspector) filterClientList(v resp.Value, msg []byte) []byte {
-	if v.Type != resp.TypeBulk && v.Type != resp.TypeVerbatim {
-		return msg
-	}
+func (in *inspector) filterClientList(v resp.Value) []byte {
 	ids := in.srv.reg.upstreamIDs(in.cn.sess.Identity().Tenant, in.route.Target.Address)
 	var out []byte
 	body := v.Str
