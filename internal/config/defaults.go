@@ -57,6 +57,12 @@ func (c *Config) ApplyDefaults() {
 	setInt(&l.PassthroughBufSize, DefaultPassthroughBufSize)
 	setInt(&l.AuthFailPerAddr, DefaultAuthFailPerAddr) // -1 disables; see validateLimits
 	setDur(&l.AuthFailWindow, DefaultAuthFailWindow)
+	if l.ClientQueryBufferLimit == 0 {
+		l.ClientQueryBufferLimit = DefaultClientQueryBufferLimit
+	}
+	if l.RequestMemoryBudget == 0 {
+		l.RequestMemoryBudget = DefaultRequestMemoryBudget()
+	}
 
 	for name, u := range c.Upstreams {
 		if u.MaxDB == nil {

@@ -163,6 +163,12 @@ type Limits struct {
 	EventLoops         int      `yaml:"event_loops"`          // epoll loops for plain-TCP sessions; 0 = half of GOMAXPROCS, at least 1; read once at start
 	AuthFailPerAddr    int      `yaml:"auth_fail_per_addr"`   // failed logins per source address per window before refusing it (default 30; -1 disables, as 0 means default)
 	AuthFailWindow     Duration `yaml:"auth_fail_window"`     // default 1m
+	// What the inspecting relay may hold of the requests it must keep
+	// whole: per session (redis-server's client-query-buffer-limit,
+	// default 1 GiB) and for the whole process (default a quarter of the
+	// memory the process may use: the cgroup's limit, else the machine's).
+	ClientQueryBufferLimit int64 `yaml:"client_query_buffer_limit"`
+	RequestMemoryBudget    int64 `yaml:"request_memory_budget"`
 }
 
 // Log configures logging.

@@ -5,7 +5,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/redoubt-proxy/redoubt/internal/resp"
 	"golang.org/x/sys/unix"
 )
 
@@ -38,7 +37,7 @@ type loopInspect struct {
 }
 
 // clientKeepMax bounds the replies kept for a client that does not read.
-const clientKeepMax = 1 << 20
+const clientKeepMax = 256 << 10
 
 // startLoopInspect moves an inspecting relay onto an event loop; false
 // when the session cannot go there (TLS on either side, or no epoll).
@@ -52,8 +51,7 @@ func (cn *conn) startLoopInspect(in *inspector) bool {
 	if p == nil {
 		return false
 	}
-	lim := in.lim
-	li := &loopInspect{in: in, st: &upState{scan: resp.NewReplyScanner(lim), lim: lim}}
+	li := &loopInspect{in: in, st: newUpState(in.lim)}
 	li.ur = newSockReader(nil, in.srv.bufs, in.up.Rest)
 	in.up.Rest = nil
 	p.insp, in.ev = li, p
@@ -123,7 +121,29 @@ func (l *evLoop) stepInspect(p *relayPair) (done bool, err error) {
 			return true, p.werr
 		}
 	}
-	for p.client.readable && !li.clientDone && !p.up.owed() && len(p.client.out) < clientKeepMax {
+	// Commands only while the client is owed less than a session may
+	// hold (back-pressure; see roomForCommands), first those left in the
+	// buffer when it last was.
+	for !li.clientDone && !p.up.owed() && len(p.client.out) < clientKeepMax && in.roomForCommands() {
+		if in.backlog {
+			if done, err := li.clientBytes(); done {
+				return li.end(p, err)
+			}
+			continue
+		}
+		if !p.client.readable {
+			break
+		}
+		if err := in.cr.room(); err != nil {
+			// A request larger than the session or the process may hold.
+			li.clientDone = true
+			in.local(requestMemoryReply(err))
+			if li.finishLater(p) {
+				return li.end(p, err)
+			}
+			li.endErr = err
+			break
+		}
 		n, drained, errno := readInto(&p.client, in.cr)
 		if errno == unix.EAGAIN {
 			break
@@ -163,7 +183,11 @@ func (l *evLoop) stepInspect(p *relayPair) (done bool, err error) {
 // short read, with no close from the peer to read on to. On EAGAIN, ep is
 // no longer readable and r's buffer goes back to the pool.
 func readInto(ep *endpoint, r *sockReader) (n int, drained bool, errno unix.Errno) {
-	r.room()
+	if r.room() != nil {
+		// Only a client's reader can fail here, and its caller made
+		// room first; should it fail anyway, read nothing.
+		return 0, false, unix.ENOBUFS
+	}
 	free := cap(r.buf) - len(r.buf)
 	for {
 		n, errno = sysRead(ep.fd, r.buf[len(r.buf):cap(r.buf)])

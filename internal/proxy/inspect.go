@@ -42,6 +42,10 @@ type inspector struct {
 
 	// client loop state
 	inMulti, multiDirty bool
+	// full: the client is owed as much as a session may hold (see
+	// roomForCommands); backlog: commands were left in the read buffer
+	// because of it, to be decided once the replies catch up.
+	full, backlog bool
 	failures            int
 	clientErr           error // why processClient stopped (nil: QUIT)
 	closeAfterDrain     bool
@@ -54,8 +58,11 @@ type inspector struct {
 	// endpoints instead of the net.Conns (closed then).
 	ev *relayPair
 
-	mu sync.Mutex
-	q  queue
+	mu   sync.Mutex
+	cond *sync.Cond // on mu: the goroutine relay's client loop waits here while full
+	q    queue
+	// waiting: the client loop waits on cond for the queue to shrink.
+	waiting bool
 	// subs and proto3 are the upstream connection's state as its replies
 	// say, changed by confirmations, HELLO's and RESET's replies (never
 	// when the command is sent). subs holds upstream (prefixed) names.
@@ -93,6 +100,7 @@ func (s *Server) inspect(cn *conn, up *upstream.Conn, lg *login) {
 	lim := s.limits()
 	in.lim.MaxBulkLen = lim.MaxBulkLen
 	in.lim.MaxInlineLen = lim.MaxInlineLen
+	in.cond = sync.NewCond(&in.mu)
 	if in.isolated {
 		in.prefix = []byte("t:" + lg.id.Tenant + ":")
 	}
@@ -104,6 +112,7 @@ func (s *Server) inspect(cn *conn, up *upstream.Conn, lg *login) {
 		in.nextReauth = time.Now().Add(jitter(route.ReauthEvery))
 	}
 	in.cr = newSockReader(cn.c, s.bufs, cn.buf)
+	in.cr.limitRequests(s.reqMem, int(lim.ClientQueryBufferLimit))
 	cn.buf = nil
 	if cn.startLoopInspect(in) {
 		return
@@ -141,6 +150,9 @@ func (in *inspector) shutdown() {
 		past := time.Unix(1, 0)
 		_ = in.cn.c.SetDeadline(past)
 		_ = in.up.SetDeadline(past)
+		in.mu.Lock()
+		in.cond.Broadcast() // a client loop waiting for room
+		in.mu.Unlock()
 	})
 }
 
@@ -175,21 +187,70 @@ func (in *inspector) clientLoop() error {
 		case errors.Is(err, io.EOF):
 			in.finish()
 			return nil
+		case errors.Is(err, errQueryBufferLimit) || errors.Is(err, errRequestBudget):
+			in.local(requestMemoryReply(err))
+			in.finish()
+			return err
 		default:
 			return err
 		}
 	}
 }
 
+// Back-pressure: what a session may be owed before its client is no
+// longer read (TCP then pushes back on the client). Commands already read
+// wait in the read buffer meanwhile, undecided.
+const (
+	maxPending   = 1024     // requests waiting for their replies
+	maxOwedLocal = 256 << 10 // bytes of the proxy's own replies waiting their turn
+)
+
 // processClient parses and decides every complete command in the buffer,
 // then writes the batch upstream. It runs inside the client socket's
-// poller callback: it must not close the client connection.
+// poller callback: it must not close the client connection. It stops
+// early, leaving commands in the buffer, while the client is owed as much
+// as a session may hold: the goroutine relay then waits here for the
+// replies to catch up, the event loop comes back when they have.
 func (in *inspector) processClient() bool {
+	for {
+		if !in.decideBuffered() {
+			return false
+		}
+		if err := in.flushUp(); err != nil {
+			in.clientErr = err
+			return false
+		}
+		if !in.backlog || in.ev != nil {
+			break
+		}
+		if !in.waitForRoom() {
+			return false
+		}
+	}
+	if err := in.maybeReauth(); err != nil {
+		in.clientErr = err
+		return false
+	}
+	return true
+}
+
+// decideBuffered parses and decides the complete commands in the read
+// buffer (false: the session's client side is over).
+func (in *inspector) decideBuffered() bool {
 	data := in.cr.Bytes()
 	used := 0
+	in.backlog = false
+	in.cr.want = 0
 	for len(data) > 0 {
+		if in.full {
+			in.backlog = true
+			break
+		}
 		n, err := resp.ParseCommand(data, &in.cmd, &in.lim)
 		if errors.Is(err, resp.ErrIncomplete) {
+			// The reader grows its buffer towards what the request
+			// declared (bounded: see sockReader.room).
+			in.cr.want = in.cmd.Need()
 			break
 		}
 		if err != nil {
@@ -216,15 +277,32 @@ func (in *inspector) processClient() bool {
 		}
 	}
 	in.cr.Consume(used)
-	if err := in.flushUp(); err != nil {
-		in.clientErr = err
-		return false
-	}
-	if err := in.maybeReauth(); err != nil {
-		in.clientErr = err
-		return false
-	}
 	return true
+}
+
+// roomForCommands reports whether the client may be read again: it is
+// owed less than a session may hold.
+func (in *inspector) roomForCommands() bool {
+	in.mu.Lock()
+	in.full = in.q.len() >= maxPending || in.q.local >= maxOwedLocal
+	in.mu.Unlock()
+	return !in.full
+}
+
+// waitForRoom blocks the goroutine relay's client loop until the replies
+// have caught up (false: the session ended meanwhile).
+func (in *inspector) waitForRoom() bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for in.q.len() >= maxPending || in.q.local >= maxOwedLocal {
+		if in.stopped() {
+			return false
+		}
+		in.waiting = true
+		in.cond.Wait()
+	}
+	in.waiting, in.full = false, false
+	return !in.stopped()
 }
 
 // setReauthDeadline wakes an idle session for its next re-login. When one
@@ -277,6 +355,7 @@ func (in *inspector) push(r request) {
 	r.multi = in.inMulti
 	in.mu.Lock()
 	in.q.push(r)
+	in.full = in.q.len() >= maxPending || in.q.local >= maxOwedLocal
 	in.mu.Unlock()
 }
 
@@ -321,6 +400,7 @@ func (in *inspector) local(reply []byte) {
 		return
 	}
 	in.q.push(request{wait: wLocal, local: reply})
+	in.full = in.q.len() >= maxPending || in.q.local >= maxOwedLocal
 }
 
 // deny answers a refused command; inside MULTI it also dooms the

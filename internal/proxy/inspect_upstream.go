@@ -15,8 +15,7 @@ import (
 func (in *inspector) upstreamLoop() error {
 	ur := newSockReader(in.up.Conn, in.srv.bufs, in.up.Rest)
 	in.up.Rest = nil
-	lim := in.lim
-	st := &upState{scan: resp.NewReplyScanner(lim), lim: lim}
+	st := newUpState(in.lim)
 	var perr error
 	drained := false
 	err := ur.Run(func() bool {
@@ -24,6 +23,9 @@ func (in *inspector) upstreamLoop() error {
 		in.mu.Lock()
 		perr = in.consume(st, data)
 		drained = in.closing && in.q.len() == 0
+		if in.waiting {
+			in.cond.Broadcast()
+		}
 		in.mu.Unlock()
 		ur.Consume(len(data))
 		return perr == nil && !drained
@@ -52,10 +54,21 @@ func (in *inspector) upstreamLoop() error {
 // upState is the upstream loop's framing state.
 type upState struct {
 	scan *resp.ReplyScanner
-	lim  resp.Limits
-	mid  bool   // inside a message
-	full bool   // collecting the current message whole
-	acc  []byte // the message being collected
+	lim  resp.Limits // for the messages collected whole
+	mid  bool        // inside a message
+	full bool        // collecting the current message whole
+	acc  []byte      // the message being collected
+}
+
+// maxCollectedElems bounds the elements of a reply collected whole and
+// decoded (a resp.Value per element): replies streamed through are not
+// decoded, and take any count Redis sends.
+const maxCollectedElems = 1 << 20
+
+func newUpState(lim resp.Limits) *upState {
+	st := &upState{scan: resp.NewReplyScanner(lim), lim: lim}
+	st.lim.MaxArrayLen = maxCollectedElems
+	return st
 }
 
 // errDesync is a reply that cannot be matched to its request. The session

@@ -42,6 +42,7 @@ type Server struct {
 	lim      atomic.Pointer[config.Limits]
 	reg      *Registry
 	bufs     *bufPool
+	reqMem   *memBudget // request bytes the inspecting relays hold (limits.request_memory_budget)
 	throttle *throttle
 	metrics  counters
 
@@ -70,6 +71,7 @@ func New(o Options) *Server {
 		size = config.DefaultPassthroughBufSize
 	}
 	s.bufs = newBufPool(size)
+	s.reqMem = newMemBudget(requestBudget(&lim))
 	s.throttle = newThrottle(lim.AuthFailPerAddr, lim.AuthFailWindow.D())
 	return s
 }
@@ -213,6 +215,7 @@ func (s *Server) acceptLoop(ctx context.Context, l net.Listener, name string, tc
 func (s *Server) Reload(dir *tenant.Directory, lim config.Limits) int {
 	s.dir.Store(dir)
 	s.lim.Store(&lim)
+	s.reqMem.limit.Store(requestBudget(&lim))
 	return s.reg.CloseWhere(func(id *tenant.Identity) bool { return !dir.StillValid(id) }, "revoked")
 }
 
