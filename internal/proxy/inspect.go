@@ -45,10 +45,10 @@ type inspector struct {
 	// full: the client is owed as much as a session may hold (see
 	// roomForCommands); backlog: commands were left in the read buffer
 	// because of it, to be decided once the replies catch up.
-	full, backlog bool
-	failures            int
-	clientErr           error // why processClient stopped (nil: QUIT)
-	closeAfterDrain     bool
+	full, backlog   bool
+	failures        int
+	clientErr       error // why processClient stopped (nil: QUIT)
+	closeAfterDrain bool
 
 	// reauth (AWS IAM): next in-place login, 0 when not needed
 	reauthEvery time.Duration
@@ -201,7 +201,7 @@ func (in *inspector) clientLoop() error {
 // longer read (TCP then pushes back on the client). Commands already read
 // wait in the read buffer meanwhile, undecided.
 const (
-	maxPending   = 1024     // requests waiting for their replies
+	maxPending   = 1024      // requests waiting for their replies
 	maxOwedLocal = 256 << 10 // bytes of the proxy's own replies waiting their turn
 )
 
