@@ -65,10 +65,8 @@ func (li *loopInspect) release() {
 	if li.drain != nil {
 		li.drain.Stop()
 	}
-	li.in.cr.buf, li.in.cr.off = li.in.cr.buf[:0], 0
-	li.in.cr.release()
-	li.ur.buf, li.ur.off = li.ur.buf[:0], 0
-	li.ur.release()
+	li.in.cr.drop()
+	li.ur.drop()
 }
 
 // stepInspect serves an inspecting pair; done means the session is over.

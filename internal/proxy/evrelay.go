@@ -358,12 +358,18 @@ func (l *evLoop) finish(p *relayPair, err error) {
 			putPipe(ep.pipe, false) // may hold bytes: closed, not pooled
 			ep.pipe = nil
 		}
-		unix.Close(ep.fd)
 	}
+	unix.Close(p.up.fd)
+	// The client's socket leaves the loop for a lingering close (linger.go).
+	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, p.client.fd, nil)
 	p.stop()
 	LoopSessions.Add(-1)
 	// end logs and takes the registry lock: not on the loop's time.
-	go p.cn.end(err)
+	cfd := p.client.fd
+	go func() {
+		p.cn.end(err)
+		lingerFD(cfd)
+	}()
 }
 
 func (ep *endpoint) side() string {

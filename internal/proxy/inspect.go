@@ -132,7 +132,7 @@ func (s *Server) inspect(cn *conn, up *upstream.Conn, lg *login) {
 		}
 		mu.Unlock()
 		if last {
-			in.cr.release()
+			in.cr.drop()
 			up.Close()
 			cn.end(err)
 		}

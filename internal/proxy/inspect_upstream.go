@@ -30,7 +30,7 @@ func (in *inspector) upstreamLoop() error {
 		ur.Consume(len(data))
 		return perr == nil && !drained
 	})
-	ur.release()
+	ur.drop()
 	switch {
 	case perr != nil:
 		in.shutdown()

@@ -83,7 +83,7 @@ func (cn *conn) end(err error) {
 		// Free the session's slot (connection limits) before the client
 		// can see the close, so a client that reconnects at once fits.
 		s.reg.remove(sess)
-		cn.c.Close()
+		go lingerClose(cn.c)
 		attrs := []any{"duration", time.Since(cn.start).Round(time.Millisecond), "bytes_in", sess.BytesIn.Load(), "bytes_out", sess.BytesOut.Load()}
 		if r := sess.CloseReason(); r != "" {
 			attrs = append(attrs, "reason", r)

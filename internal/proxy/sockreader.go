@@ -109,6 +109,12 @@ func (r *sockReader) release() {
 	r.buf, r.off = nil, 0
 }
 
+// drop gives the buffer back whatever it holds: the session is over.
+func (r *sockReader) drop() {
+	r.buf, r.off = r.buf[:0], 0
+	r.release()
+}
+
 // settleMax is the most bytes settle moves out of a pooled buffer.
 const settleMax = 4096
 
@@ -153,13 +159,19 @@ func (r *sockReader) room() error {
 		r.setOwn(nil, 0)
 		return nil
 	}
-	if cap(r.buf)-len(r.buf) >= minRead {
+	// A read needs minRead bytes of space, or just what the request
+	// under way still lacks.
+	free := minRead
+	if r.want > pending {
+		free = min(free, r.want-pending)
+	}
+	if cap(r.buf)-len(r.buf) >= free {
 		return nil
 	}
 	if r.off > 0 {
 		m := copy(r.buf[:cap(r.buf)], r.buf[r.off:])
 		r.buf, r.off = r.buf[:m], 0
-		if cap(r.buf)-len(r.buf) >= minRead {
+		if cap(r.buf)-len(r.buf) >= free {
 			return nil
 		}
 	}

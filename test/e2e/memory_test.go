@@ -1,0 +1,196 @@
+package e2e
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redoubt-proxy/redoubt/internal/redistest"
+)
+
+// Scaled-down versions of the memory reproductions (the full ones, with
+// the gateway's RSS, are in scripts/memory-repro.sh): a client that does
+// not read what it is owed is no longer read, and a request too large for
+// the session or the process gets an error, while another tenant goes on.
+
+// memEnv is a redis-server shared by alice (DB 3) and carol (DB 4), behind
+// a gateway with small request memory limits.
+type memEnv struct {
+	srv  *redistest.Server
+	addr string
+}
+
+const (
+	memBudget     = 24 << 20 // limits.request_memory_budget
+	memQueryLimit = 20 << 20 // limits.client_query_buffer_limit
+)
+
+func startMemEnv(t *testing.T) *memEnv {
+	t.Helper()
+	t.Setenv("MEM_ALICE", "alice-mem-secret-0123456789")
+	t.Setenv("MEM_CAROL", "carol-mem-secret-0123456789")
+	t.Setenv("MEM_REDIS_PW", isoRedisPass)
+	e := &memEnv{srv: redistest.Start(t, "--requirepass", isoRedisPass), addr: freeAddr(t)}
+	startGateway(t, fmt.Sprintf(`
+listen: [{address: %s}]
+limits: {request_memory_budget: %d, client_query_buffer_limit: %d, shutdown_grace: 2s}
+upstreams:
+  shared: {address: %s, auth: {mode: password, password_env: MEM_REDIS_PW}}
+tenants:
+  - {name: alice, secret_env: MEM_ALICE, upstream: shared, db: 3, role: readwrite}
+  - {name: carol, secret_env: MEM_CAROL, upstream: shared, db: 4, role: readwrite}
+`, e.addr, memBudget, memQueryLimit, e.srv.Addr), e.addr)
+	return e
+}
+
+func (e *memEnv) dial(t *testing.T, tenant string) *isoConn {
+	t.Helper()
+	c := isoDialRaw(t, e.addr)
+	isoStatus("OK").check(t, "AUTH "+tenant, c.do("AUTH", tenant, os.Getenv("MEM_"+strings.ToUpper(tenant))))
+	return c
+}
+
+// neighbourWorks checks that carol's session still answers.
+func neighbourWorks(t *testing.T, carol *isoConn, what string) {
+	t.Helper()
+	isoStatus("OK").check(t, what+": carol SET", carol.do("SET", "k", "v"))
+	isoBulk("v").check(t, what+": carol GET", carol.do("GET", "k"))
+}
+
+// heapInUse is the process's live heap after a collection (the gateway
+// runs in this process).
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
+}
+
+// pushUnread writes chunk repeatedly without reading any reply, until
+// total bytes are written or the gateway stops taking them for a second;
+// it returns how much was written.
+func pushUnread(t *testing.T, c net.Conn, chunk []byte, total int) int {
+	t.Helper()
+	written := 0
+	for written < total {
+		_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+		n, err := c.Write(chunk)
+		written += n
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return written
+			}
+			t.Fatalf("write: %v", err)
+		}
+	}
+	return written
+}
+
+func TestMemoryClientThatDoesNotRead(t *testing.T) {
+	e := startMemEnv(t)
+	carol := e.dial(t, "carol")
+	const total = 256 << 20
+	for _, tc := range []struct {
+		desc  string
+		first string // sent once before the flood
+		chunk string // repeated
+	}{
+		{desc: "pipelined PING", chunk: strings.Repeat("PING\r\n", 10000)},
+		// A blocked command at the head: every later refusal is the
+		// proxy's own reply, which waits for its turn.
+		{desc: "BLPOP then refused SELECT 4", first: "BLPOP nothing 0\r\n", chunk: strings.Repeat("SELECT 4\r\n", 10000)},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			before := heapInUse()
+			a := e.dial(t, "alice")
+			if tc.first != "" {
+				a.writeRaw(tc.first)
+			}
+			written := pushUnread(t, a.c, []byte(tc.chunk), total)
+			grown := int64(heapInUse()) - int64(before)
+			t.Logf("wrote %d MB of %d before the gateway stopped reading; heap grew %d KB", written>>20, total>>20, grown>>10)
+			// What the sockets' buffers hold, plus the bounded queue:
+			// far from the whole flood.
+			if written >= total/2 {
+				t.Errorf("the gateway took %d MB from a client that reads nothing", written>>20)
+			}
+			if grown > 32<<20 {
+				t.Errorf("heap grew by %d MB", grown>>20)
+			}
+			neighbourWorks(t, carol.with(t), tc.desc)
+			a.c.Close()
+		})
+	}
+	neighbourWorks(t, carol.with(t), "after")
+}
+
+func TestMemoryLargeRequests(t *testing.T) {
+	e := startMemEnv(t)
+	carol := e.dial(t, "carol")
+	// partial sends all but the last byte of a SET whose value is size bytes.
+	// partial sends all but the last byte of a SET whose value is size
+	// bytes, and stops early if the gateway closes the connection.
+	partial := func(c *isoConn, size int) {
+		c.writeRaw(fmt.Sprintf("*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$%d\r\n", size))
+		chunk := bytes.Repeat([]byte("x"), 1<<20)
+		for left := size - 1; left > 0; left -= len(chunk) {
+			_ = c.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			if _, err := c.c.Write(chunk[:min(len(chunk), left)]); err != nil {
+				return
+			}
+		}
+	}
+
+	t.Run("over the session's limit", func(t *testing.T) {
+		a := e.dial(t, "alice")
+		partial(a, memQueryLimit+1<<20)
+		isoError("ERR request too large: client query buffer limit").check(t, "oversized SET", a.read())
+		a.expectClosed()
+		neighbourWorks(t, carol.with(t), "after an oversized request")
+	})
+
+	t.Run("over the process's budget", func(t *testing.T) {
+		const size = 14 << 20 // fits one session's limit; two do not fit the budget
+		first := e.dial(t, "alice")
+		partial(first, size)
+		second := e.dial(t, "alice")
+		partial(second, size)
+		isoError("ERR request too large for the gateway now").check(t, "second large SET", second.read())
+		second.expectClosed()
+		neighbourWorks(t, carol.with(t), "budget exhausted")
+		// The first one completes, and its memory goes back to the budget.
+		first.writeRaw("x\r\n")
+		isoStatus("OK").check(t, "first large SET", first.read())
+		third := e.dial(t, "alice")
+		partial(third, size)
+		third.writeRaw("x\r\n")
+		isoStatus("OK").check(t, "a large SET after the first finished", third.read())
+		if r := third.do("STRLEN", "big"); r.str != fmt.Sprint(size) {
+			t.Fatalf("STRLEN big = %s", r)
+		}
+	})
+}
+
+func (c *isoConn) expectClosed() {
+	c.t.Helper()
+	_ = c.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var buf [512]byte
+	for {
+		_, err := c.br.Read(buf[:])
+		if err == nil {
+			continue
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			c.t.Fatalf("connection still open")
+		}
+		return
+	}
+}
