@@ -36,6 +36,10 @@ type loopInspect struct {
 	endErr error
 }
 
+// drainTimeout bounds how long a session that is over waits for its
+// client to take its last replies.
+const drainTimeout = 30 * time.Second
+
 // clientKeepMax bounds the replies kept for a client that does not read.
 const clientKeepMax = 256 << 10
 
@@ -270,7 +274,7 @@ func (li *loopInspect) finishLater(p *relayPair) bool {
 // armDrain bounds how long a closing session waits for its last replies.
 func (li *loopInspect) armDrain(p *relayPair) {
 	if li.drain == nil {
-		li.drain = time.AfterFunc(30*time.Second, p.kill)
+		li.drain = time.AfterFunc(drainTimeout, p.kill)
 	}
 }
 

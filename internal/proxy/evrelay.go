@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -27,6 +28,7 @@ type relayPair struct {
 	finished  bool         // loop-side: closed, events for it are stale
 	insp      *loopInspect // set for an inspecting relay, nil for pass-through
 	werr      error        // a write to the client failed (inspecting relay)
+	drain     *time.Timer  // pass-through: ends a session whose last bytes the client does not take
 
 	mu     sync.Mutex
 	closed bool
@@ -363,6 +365,9 @@ func (l *evLoop) finish(p *relayPair, err error) {
 	// The client's socket leaves the loop for a lingering close (linger.go).
 	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, p.client.fd, nil)
 	p.stop()
+	if p.drain != nil {
+		p.drain.Stop()
+	}
 	LoopSessions.Add(-1)
 	// end logs and takes the registry lock: not on the loop's time.
 	cfd := p.client.fd
