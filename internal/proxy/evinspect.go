@@ -70,6 +70,7 @@ func (li *loopInspect) release() {
 		li.drain.Stop()
 	}
 	li.in.cr.drop()
+	li.in.releaseArgs()
 	li.ur.drop()
 }
 

@@ -36,9 +36,10 @@ type inspector struct {
 	prefix   []byte // pub/sub channel prefix on shared upstreams
 	lim      resp.Limits
 
-	cr    *sockReader
-	cmd   resp.Command
-	upOut []byte
+	cr     *sockReader
+	cmd    resp.Command
+	argMem int64 // bytes of cmd's arrays charged to the request budget (see chargeArgs)
+	upOut  []byte
 
 	// client loop state
 	inMulti, multiDirty bool
@@ -133,6 +134,7 @@ func (s *Server) inspect(cn *conn, up *upstream.Conn, lg *login) {
 		mu.Unlock()
 		if last {
 			in.cr.drop()
+			in.releaseArgs()
 			up.Close()
 			cn.end(err)
 		}
@@ -251,6 +253,13 @@ func (in *inspector) decideBuffered() bool {
 			// The reader grows its buffer towards what the request
 			// declared (bounded: see sockReader.room).
 			in.cr.want = in.cmd.Need()
+			if err := in.chargeArgs(); err != nil {
+				in.cr.Consume(used)
+				in.flushUp()
+				in.local(requestMemoryReply(err))
+				in.clientErr, in.closeAfterDrain = err, true
+				return false
+			}
 			break
 		}
 		if err != nil {
@@ -268,6 +277,11 @@ func (in *inspector) decideBuffered() bool {
 		if len(in.cmd.Args) > 0 {
 			in.handle(data[:n], in.cmd.Args)
 		}
+		if in.cmd.Mem() > argMemFree {
+			// A request of many arguments is done: drop its arrays.
+			in.cmd = resp.Command{}
+			in.releaseArgs()
+		}
 		data = data[n:]
 		used += n
 		if in.quitting {
@@ -278,6 +292,42 @@ func (in *inspector) decideBuffered() bool {
 	}
 	in.cr.Consume(used)
 	return true
+}
+
+// argMemFree is how much of a request's argument arrays is not charged
+// to the request budget: part of a session's baseline.
+const argMemFree = 256 << 10
+
+// chargeArgs charges the parsed-argument arrays of a request under way
+// (about 40 bytes per argument: resp.Command.Mem) to the request budget and
+// counts them against the session's request limit, like its bytes: a
+// request of a million empty arguments holds 6 MB of bytes and 40 MB of
+// arrays.
+func (in *inspector) chargeArgs() error {
+	m := int64(in.cmd.Mem())
+	if m <= argMemFree {
+		in.releaseArgs()
+		return nil
+	}
+	if lim := in.cr.limit; lim > 0 && m+int64(len(in.cr.Bytes())) > int64(lim) {
+		return errQueryBufferLimit
+	}
+	if m > in.argMem && !in.cr.mem.reserve(m-in.argMem) {
+		return errRequestBudget
+	}
+	if m < in.argMem {
+		in.cr.mem.free(in.argMem - m)
+	}
+	in.argMem = m
+	return nil
+}
+
+// releaseArgs gives back what chargeArgs charged.
+func (in *inspector) releaseArgs() {
+	if in.argMem > 0 {
+		in.cr.mem.free(in.argMem)
+		in.argMem = 0
+	}
 }
 
 // roomForCommands reports whether the client may be read again: it is

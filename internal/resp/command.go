@@ -37,6 +37,14 @@ type Command struct {
 // it to grow its buffer once to the right size instead of doubling.
 func (c *Command) Need() int { return c.need }
 
+// Mem returns the bytes held by the Command's own arrays (parsed
+// argument positions, argument slices, decoded inline arguments): about
+// 40 bytes per argument of a multibulk request, which a caller bounding
+// a request's memory must count along with the request's bytes.
+func (c *Command) Mem() int {
+	return cap(c.offs)*8 + cap(c.Args)*24 + cap(c.scratch)
+}
+
 // Name returns the command name (the first argument, in the case the client
 // sent it), or nil for an empty command.
 func (c *Command) Name() []byte {

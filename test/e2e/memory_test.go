@@ -156,6 +156,18 @@ func TestMemoryLargeRequests(t *testing.T) {
 		neighbourWorks(t, carol.with(t), "after an oversized request")
 	})
 
+	t.Run("many arguments over the session's limit", func(t *testing.T) {
+		// 6 bytes a request, about 40 of parsed arguments each.
+		const n = memQueryLimit / 20
+		a := e.dial(t, "alice")
+		_ = a.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		_, _ = a.c.Write([]byte(fmt.Sprintf("*%d\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n", n+2) + strings.Repeat("$0\r\n\r\n", n)))
+		// The session limit or the budget, whichever its arrays reach first.
+		isoError("ERR request too large").check(t, "RPUSH of many arguments", a.read())
+		a.expectClosed()
+		neighbourWorks(t, carol.with(t), "after a request of many arguments")
+	})
+
 	t.Run("over the process's budget", func(t *testing.T) {
 		const size = 14 << 20 // fits one session's limit; two do not fit the budget
 		first := e.dial(t, "alice")
