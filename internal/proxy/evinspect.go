@@ -15,10 +15,10 @@ import (
 // once or keep what a slow socket cannot take yet.
 //
 // Back-pressure: upstream replies are read only while the client owes
-// nothing, and client commands only while the upstream owes nothing and
-// the client's kept replies stay under clientKeepMax (a client that
-// pipelines refused commands without reading its replies cannot make us
-// hold more).
+// nothing, and client commands only while the upstream owes nothing, the
+// client's kept replies stay under clientKeepMax and the client is owed
+// less than a session may hold (roomForCommands: pending requests, the
+// proxy's own replies waiting their turn).
 type loopInspect struct {
 	in      *inspector
 	ur      *sockReader // upstream bytes; used as a buffer only (the loop reads)

@@ -21,9 +21,12 @@ import (
 // is parsed and checked, then forwarded, rewritten or answered locally, and
 // one queue keeps the client's replies in request order.
 //
-// Two goroutines: the client loop (parse, decide, write upstream) and the
-// upstream loop (frame replies, write to the client). mu guards the queue,
-// the subscription state and every write to the client.
+// The client side (processClient, handle: parse, decide, write upstream)
+// queues one request per command; the reply side (consume, routeFull in
+// inspect_upstream.go) completes them from what the upstream sends. On
+// TLS sessions they are two goroutines; on the event loops (evinspect.go)
+// the loop runs both. mu guards the queue, the upstream-confirmed state
+// (subscriptions, protocol) and every write to the client.
 type inspector struct {
 	srv   *Server
 	cn    *conn

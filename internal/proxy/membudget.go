@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -36,8 +37,28 @@ func requestBudget(l *config.Limits) int64 {
 
 func newMemBudget(limit int64) *memBudget {
 	m := &memBudget{}
-	m.limit.Store(limit)
+	m.setLimit(limit)
 	return m
+}
+
+// gcHeadroom is what the process may use beyond the request budget before
+// Go's collector works harder (sessions, pooled buffers, replies under
+// way, outgrown request buffers not yet collected): an eighth of the
+// budget, at least 64 MiB.
+func gcHeadroom(budget int64) int64 { return max(budget/8, 64<<20) }
+
+// setLimit sets the budget, and Go's soft memory limit to the budget plus
+// its gcHeadroom (unless the operator set GOMEMLIMIT). The budget counts the
+// buffers in use; buffers a request has outgrown are garbage until the
+// next collection, and with Go's default pacing (a collection when the
+// heap has doubled) they kept RSS a third above the budget in the
+// reproductions (scripts/memory-repro.sh); the soft limit has the
+// collector run before that.
+func (m *memBudget) setLimit(limit int64) {
+	m.limit.Store(limit)
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(limit + gcHeadroom(limit))
+	}
 }
 
 // reserve charges n bytes if they fit.

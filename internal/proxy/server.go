@@ -215,7 +215,7 @@ func (s *Server) acceptLoop(ctx context.Context, l net.Listener, name string, tc
 func (s *Server) Reload(dir *tenant.Directory, lim config.Limits) int {
 	s.dir.Store(dir)
 	s.lim.Store(&lim)
-	s.reqMem.limit.Store(requestBudget(&lim))
+	s.reqMem.setLimit(requestBudget(&lim))
 	return s.reg.CloseWhere(func(id *tenant.Identity) bool { return !dir.StillValid(id) }, "revoked")
 }
 

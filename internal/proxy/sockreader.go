@@ -175,10 +175,16 @@ func (r *sockReader) room() error {
 			return nil
 		}
 	}
-	// Double what has arrived, up to what the request declared; when
-	// that is unknown, by at most maxGrowStep at a time.
+	// Double what has arrived, up to what the request declared; once an
+	// eighth of it is here, go to the declared size at once: fewer
+	// copies, and no outgrown buffers left for the collector (they kept
+	// RSS a third above the budget). A header alone never allocates
+	// much. When the size is unknown, grow by at most maxGrowStep.
 	size := max(pending+minRead, 2*cap(r.buf), r.bufs.size)
 	if r.want > 0 {
+		if pending >= r.want/8 {
+			size = r.want
+		}
 		size = min(size, max(r.want, pending+minRead))
 	} else {
 		size = min(size, max(pending+minRead, cap(r.buf)+maxGrowStep))
