@@ -144,7 +144,6 @@ func (l *evLoop) stepInspect(p *relayPair) (done bool, err error) {
 			if li.finishLater(p) {
 				return li.end(p, err)
 			}
-			li.endErr = err
 			break
 		}
 		n, drained, errno := readInto(&p.client, in.cr)

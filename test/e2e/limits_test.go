@@ -3,8 +3,8 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"io"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
