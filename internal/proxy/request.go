@@ -50,9 +50,6 @@ type request struct {
 	unsafe bool
 }
 
-// upstream reports whether the request waits for the upstream.
-func (r *request) upstream() bool { return r.wait != wLocal }
-
 // queue is a FIFO of requests kept in a reused ring so the steady state
 // does not allocate. It also keeps the figures back-pressure looks at.
 type queue struct {
@@ -87,14 +84,6 @@ func (q *queue) front() *request {
 		return nil
 	}
 	return &q.items[q.head]
-}
-
-// last is the request pushed most recently.
-func (q *queue) last() *request {
-	if q.size == 0 {
-		return nil
-	}
-	return &q.items[(q.head+q.size-1)%len(q.items)]
 }
 
 func (q *queue) pop() {
