@@ -153,7 +153,7 @@ func TestRequestBufferGrowthIsBounded(t *testing.T) {
 	r2 := newSockReader(nil, pool, nil)
 	r2.limitRequests(mem, 48<<20)
 	r2.want = 40 << 20
-	r2.buf = make([]byte, 6<<20, 6<<20)
+	r2.buf = make([]byte, 6<<20)
 	if err := r2.room(); !errors.Is(err, errRequestBudget) {
 		t.Fatalf("second request: %v, want the budget error", err)
 	}
@@ -161,7 +161,7 @@ func TestRequestBufferGrowthIsBounded(t *testing.T) {
 	r3 := newSockReader(nil, pool, nil)
 	r3.limitRequests(mem, 48<<20)
 	r3.want = 50 << 20
-	r3.buf = make([]byte, 7<<20, 7<<20)
+	r3.buf = make([]byte, 7<<20)
 	if err := r3.room(); !errors.Is(err, errQueryBufferLimit) {
 		t.Fatalf("oversized request: %v, want the limit error", err)
 	}

@@ -7,50 +7,6 @@ import (
 	"github.com/redoubt-proxy/redoubt/internal/resp"
 )
 
-// upstreamLoop frames upstream replies and routes each to its pending
-// request. Ordinary replies are streamed to the client as they arrive,
-// without copying; replies that must be rewritten (INFO, CLIENT LIST,
-// pub/sub) or may be out-of-band (RESP3 push, RESP2 subscribed mode) are
-// collected whole first.
-func (in *inspector) upstreamLoop() error {
-	ur := newSockReader(in.up.Conn, in.srv.bufs, in.up.Rest)
-	in.up.Rest = nil
-	st := newUpState(in.lim)
-	var perr error
-	drained := false
-	err := ur.Run(func() bool {
-		data := ur.Bytes()
-		in.mu.Lock()
-		perr = in.consume(st, data)
-		drained = in.closing && in.q.len() == 0
-		if in.waiting {
-			in.cond.Broadcast()
-		}
-		in.mu.Unlock()
-		ur.Consume(len(data))
-		return perr == nil && !drained
-	})
-	ur.drop()
-	switch {
-	case perr != nil:
-		in.shutdown()
-		return fmt.Errorf("upstream reply: %w", perr)
-	case drained:
-		in.shutdown()
-		return nil
-	}
-	if in.stopped() {
-		return nil // we ended it
-	}
-	in.mu.Lock()
-	if !st.mid && !in.closing {
-		in.failPending()
-	}
-	in.mu.Unlock()
-	in.shutdown()
-	return fmt.Errorf("upstream read: %w", err)
-}
-
 // upState is the upstream loop's framing state.
 type upState struct {
 	scan *resp.ReplyScanner

@@ -1,0 +1,216 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redoubt-proxy/redoubt/internal/resp"
+)
+
+// Back-pressure: what a session may be owed before its client is no
+// longer read (TCP then pushes back on the client). Commands already read
+// wait in the read buffer meanwhile, undecided.
+const (
+	maxPending   = 1024      // requests waiting for their replies
+	maxOwedLocal = 256 << 10 // bytes of the proxy's own replies waiting their turn
+)
+
+// processClient parses and decides every complete command in the buffer,
+// then writes the batch upstream. It runs inside the client socket's
+// poller callback: it must not close the client connection. It stops
+// early, leaving commands in the buffer, while the client is owed as much
+// as a session may hold: the goroutine relay then waits here for the
+// replies to catch up, the event loop comes back when they have.
+func (in *inspector) processClient() bool {
+	for {
+		if !in.decideBuffered() {
+			return false
+		}
+		if err := in.flushUp(); err != nil {
+			in.clientErr = err
+			return false
+		}
+		if !in.backlog || in.ev != nil {
+			break
+		}
+		if !in.waitForRoom() {
+			return false
+		}
+	}
+	if err := in.maybeReauth(); err != nil {
+		in.clientErr = err
+		return false
+	}
+	return true
+}
+
+// decideBuffered parses and decides the complete commands in the read
+// buffer (false: the session's client side is over).
+func (in *inspector) decideBuffered() bool {
+	data := in.cr.Bytes()
+	used := 0
+	in.backlog = false
+	in.cr.want = 0
+	for len(data) > 0 {
+		if in.full {
+			in.backlog = true
+			break
+		}
+		n, err := resp.ParseCommand(data, &in.cmd, &in.lim)
+		if errors.Is(err, resp.ErrIncomplete) {
+			// The reader grows its buffer towards what the request
+			// declared (bounded: see sockReader.room).
+			in.cr.want = in.cmd.Need()
+			if err := in.chargeArgs(); err != nil {
+				in.cr.Consume(used)
+				in.flushUp()
+				in.local(requestMemoryReply(err))
+				in.clientErr, in.closeAfterDrain = err, true
+				return false
+			}
+			break
+		}
+		if err != nil {
+			var pe *resp.ProtocolError
+			msg := "ERR Protocol error"
+			if errors.As(err, &pe) {
+				msg = "ERR " + pe.Error()
+			}
+			in.cr.Consume(used)
+			in.flushUp()
+			in.local(resp.AppendError(nil, msg))
+			in.clientErr, in.closeAfterDrain = fmt.Errorf("client protocol error: %w", err), true
+			return false
+		}
+		if len(in.cmd.Args) > 0 {
+			in.handle(data[:n], in.cmd.Args)
+		}
+		if in.cmd.Mem() > argMemFree {
+			// A request of many arguments is done: drop its arrays.
+			in.cmd = resp.Command{}
+			in.releaseArgs()
+		}
+		data = data[n:]
+		used += n
+		if in.quitting {
+			in.cr.Consume(used)
+			in.flushUp()
+			return false
+		}
+	}
+	in.cr.Consume(used)
+	return true
+}
+
+// argMemFree is how much of a request's argument arrays is not charged
+// to the request budget: part of a session's baseline.
+const argMemFree = 256 << 10
+
+// chargeArgs charges the parsed-argument arrays of a request under way
+// (about 40 bytes per argument: resp.Command.Mem) to the request budget and
+// counts them against the session's request limit, like its bytes: a
+// request of a million empty arguments holds 6 MB of bytes and 40 MB of
+// arrays.
+func (in *inspector) chargeArgs() error {
+	m := int64(in.cmd.Mem())
+	if m <= argMemFree {
+		in.releaseArgs()
+		return nil
+	}
+	if lim := in.cr.limit; lim > 0 && m+int64(len(in.cr.Bytes())) > int64(lim) {
+		return errQueryBufferLimit
+	}
+	if m > in.argMem && !in.cr.mem.reserve(m-in.argMem) {
+		return errRequestBudget
+	}
+	if m < in.argMem {
+		in.cr.mem.free(in.argMem - m)
+	}
+	in.argMem = m
+	return nil
+}
+
+// releaseArgs gives back what chargeArgs charged.
+func (in *inspector) releaseArgs() {
+	if in.argMem > 0 {
+		in.cr.mem.free(in.argMem)
+		in.argMem = 0
+	}
+}
+
+// roomForCommands reports whether the client may be read again: it is
+// owed less than a session may hold.
+func (in *inspector) roomForCommands() bool {
+	in.mu.Lock()
+	in.full = in.q.len() >= maxPending || in.q.local >= maxOwedLocal
+	in.mu.Unlock()
+	return !in.full
+}
+
+// waitForRoom blocks the goroutine relay's client loop until the replies
+// have caught up (false: the session ended meanwhile).
+func (in *inspector) waitForRoom() bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for in.q.len() >= maxPending || in.q.local >= maxOwedLocal {
+		if in.stopped() {
+			return false
+		}
+		in.waiting = true
+		in.cond.Wait()
+	}
+	in.waiting, in.full = false, false
+	return !in.stopped()
+}
+
+func (in *inspector) flushUp() error {
+	if len(in.upOut) == 0 {
+		return nil
+	}
+	err := in.writeUp(in.upOut)
+	if cap(in.upOut) > 1<<20 {
+		in.upOut = nil
+	} else {
+		in.upOut = in.upOut[:0]
+	}
+	return err
+}
+
+// reauthRetry is how often a due but held-back re-login checks again.
+const reauthRetry = 100 * time.Millisecond
+
+// maybeReauth logs in again in place (AWS IAM's 12-hour ceiling) when due
+// and safe: not inside MULTI, not in RESP2 subscribed mode (where AUTH is
+// not allowed) or while a subscription change is unconfirmed, and not
+// while a blocking command waits; otherwise it waits for the next safe point.
+func (in *inspector) maybeReauth() error {
+	if in.reauthEvery <= 0 || time.Now().Before(in.nextReauth) || in.inMulti {
+		return nil
+	}
+	in.mu.Lock()
+	unsafe := in.q.unsafe > 0 || !in.proto3 && in.subscribedLocked()
+	in.mu.Unlock()
+	if unsafe {
+		return nil
+	}
+	in.injectLogin()
+	in.nextReauth = time.Now().Add(jitter(in.reauthEvery))
+	in.srv.metrics.reauths.Add(1)
+	return in.flushUp()
+}
+
+// setReauthDeadline wakes an idle session for its next re-login. When one
+// is due but held back (MULTI, subscribed, a blocked command), it polls
+// briefly: a past deadline would make every read fail at once and the
+// session would spin without ever reading the client again.
+func (in *inspector) setReauthDeadline() {
+	if in.reauthEvery <= 0 {
+		return
+	}
+	dl := in.nextReauth
+	if now := time.Now(); !dl.After(now) {
+		dl = now.Add(reauthRetry)
+	}
+	_ = in.cr.SetReadDeadline(dl)
+}
