@@ -124,6 +124,13 @@ func (l *evLoop) stepInspect(p *relayPair) (done bool, err error) {
 			return true, p.werr
 		}
 	}
+	// A client held back (see below) is not read, so its close shows only
+	// as the peer's hang-up: like a client that sent QUIT, it gets
+	// drainTimeout for the replies to catch up (behind BLPOP k 0 they
+	// may never come).
+	if p.client.rdhup && !li.clientDone && !in.roomForCommands() {
+		li.armDrain(p)
+	}
 	// Commands only while the client is owed less than a session may
 	// hold (back-pressure; see roomForCommands), first those left in the
 	// buffer when it last was.

@@ -1,11 +1,14 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/redoubt-proxy/redoubt/internal/resp"
+	"golang.org/x/sys/unix"
 )
 
 // Back-pressure: what a session may be owed before its client is no
@@ -150,18 +153,59 @@ func (in *inspector) roomForCommands() bool {
 
 // waitForRoom blocks the goroutine relay's client loop until the replies
 // have caught up (false: the session ended meanwhile).
+//
+// The client is not read meanwhile, so its going away would go unseen,
+// and behind a command that never returns (BLPOP k 0) the session would
+// stay for ever: the wait looks at the socket every second, and a client
+// that has closed (or shut down writing) gets drainTimeout for its
+// replies to catch up, as a client that sent QUIT would.
 func (in *inspector) waitForRoom() bool {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	var goneAt time.Time
 	for in.q.len() >= maxPending || in.q.local >= maxOwedLocal {
 		if in.stopped() {
 			return false
 		}
+		if clientClosed(in.cn.c) {
+			if goneAt.IsZero() {
+				goneAt = time.Now()
+			} else if time.Since(goneAt) > drainTimeout {
+				in.clientErr = errors.New("client left while its replies were held back")
+				return false
+			}
+		}
 		in.waiting = true
+		wake := time.AfterFunc(time.Second, func() {
+			in.mu.Lock()
+			in.cond.Broadcast()
+			in.mu.Unlock()
+		})
 		in.cond.Wait()
+		wake.Stop()
 	}
 	in.waiting, in.full = false, false
 	return !in.stopped()
+}
+
+// clientClosed reports whether the peer of a TCP (or TLS over TCP)
+// connection has closed or shut down writing, without reading from it.
+func clientClosed(c net.Conn) bool {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	rc := rawConn(c)
+	if rc == nil {
+		return false
+	}
+	closed := false
+	_ = rc.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}}
+		if n, err := unix.Poll(fds, 0); err == nil && n > 0 {
+			closed = fds[0].Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0
+		}
+	})
+	return closed
 }
 
 func (in *inspector) flushUp() error {

@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -22,8 +24,11 @@ import (
 // memEnv is a redis-server shared by alice (DB 3) and carol (DB 4), behind
 // a gateway with small request memory limits.
 type memEnv struct {
-	srv  *redistest.Server
-	addr string
+	srv     *redistest.Server
+	addr    string
+	tlsAddr string // the same behind TLS: sessions on the goroutine relay
+	ca      *testCA
+	gw      *Gateway
 }
 
 const (
@@ -36,22 +41,40 @@ func startMemEnv(t *testing.T) *memEnv {
 	t.Setenv("MEM_ALICE", "alice-mem-secret-0123456789")
 	t.Setenv("MEM_CAROL", "carol-mem-secret-0123456789")
 	t.Setenv("MEM_REDIS_PW", isoRedisPass)
-	e := &memEnv{srv: redistest.Start(t, "--requirepass", isoRedisPass), addr: freeAddr(t)}
-	startGateway(t, fmt.Sprintf(`
-listen: [{address: %s}]
+	e := &memEnv{srv: redistest.Start(t, "--requirepass", isoRedisPass), addr: freeAddr(t), tlsAddr: freeAddr(t), ca: newTestCA(t)}
+	cert := e.ca.issue("server", true, "localhost")
+	e.gw = startGateway(t, fmt.Sprintf(`
+listen: [{address: %s}, {address: %s, tls: {cert_file: %s, key_file: %s}}]
 limits: {request_memory_budget: %d, client_query_buffer_limit: %d, shutdown_grace: 2s}
 upstreams:
   shared: {address: %s, auth: {mode: password, password_env: MEM_REDIS_PW}}
 tenants:
   - {name: alice, secret_env: MEM_ALICE, upstream: shared, db: 3, role: readwrite}
   - {name: carol, secret_env: MEM_CAROL, upstream: shared, db: 4, role: readwrite}
-`, e.addr, memBudget, memQueryLimit, e.srv.Addr), e.addr)
+`, e.addr, e.tlsAddr, cert.CertFile, cert.KeyFile, memBudget, memQueryLimit, e.srv.Addr), e.addr, e.tlsAddr)
 	return e
 }
 
 func (e *memEnv) dial(t *testing.T, tenant string) *isoConn {
 	t.Helper()
-	c := isoDialRaw(t, e.addr)
+	return e.dialVia(t, tenant, false)
+}
+
+// dialVia logs a tenant in over plain TCP (event loops) or TLS
+// (goroutine relay).
+func (e *memEnv) dialVia(t *testing.T, tenant string, overTLS bool) *isoConn {
+	t.Helper()
+	var c *isoConn
+	if overTLS {
+		tc, err := tls.Dial("tcp", e.tlsAddr, &tls.Config{RootCAs: e.ca.Pool, ServerName: "localhost"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tc.Close() })
+		c = &isoConn{t: t, c: tc, br: bufio.NewReader(tc)}
+	} else {
+		c = isoDialRaw(t, e.addr)
+	}
 	isoStatus("OK").check(t, "AUTH "+tenant, c.do("AUTH", tenant, os.Getenv("MEM_"+strings.ToUpper(tenant))))
 	return c
 }
@@ -98,18 +121,21 @@ func TestMemoryClientThatDoesNotRead(t *testing.T) {
 	carol := e.dial(t, "carol")
 	const total = 256 << 20
 	for _, tc := range []struct {
-		desc  string
-		first string // sent once before the flood
-		chunk string // repeated
+		desc    string
+		first   string // sent once before the flood
+		chunk   string // repeated
+		overTLS bool
 	}{
 		{desc: "pipelined PING", chunk: strings.Repeat("PING\r\n", 10000)},
 		// A blocked command at the head: every later refusal is the
 		// proxy's own reply, which waits for its turn.
 		{desc: "BLPOP then refused SELECT 4", first: "BLPOP nothing 0\r\n", chunk: strings.Repeat("SELECT 4\r\n", 10000)},
+		{desc: "pipelined PING over TLS", chunk: strings.Repeat("PING\r\n", 10000), overTLS: true},
+		{desc: "BLPOP then refused SELECT 4 over TLS", first: "BLPOP nothing 0\r\n", chunk: strings.Repeat("SELECT 4\r\n", 10000), overTLS: true},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			before := heapInUse()
-			a := e.dial(t, "alice")
+			a := e.dialVia(t, "alice", tc.overTLS)
 			if tc.first != "" {
 				a.writeRaw(tc.first)
 			}
@@ -205,4 +231,24 @@ func (c *isoConn) expectClosed() {
 		}
 		return
 	}
+}
+
+// A client that is held back is not read, so only the peer's hang-up says
+// it left; behind BLPOP k 0 its replies never catch up. Its session must
+// still end (after the 30 s a closing session has for its last replies),
+// on both relays, and give back its upstream connection.
+func TestMemoryHeldBackClientThatLeaves(t *testing.T) {
+	e := startMemEnv(t)
+	for _, overTLS := range []bool{false, true} {
+		a := e.dialVia(t, "alice", overTLS)
+		// Held back after about 40 KB of refusals; the rest still fits
+		// the socket buffers, so the close reaches the gateway.
+		a.writeRaw("BLPOP nothing 0\r\n" + strings.Repeat("SELECT 4\r\n", 10000))
+		a.c.Close()
+	}
+	d := isoDialRaw(t, e.srv.Addr)
+	isoStatus("OK").check(t, "direct AUTH", d.do("AUTH", isoRedisPass))
+	waitFor(t, 45*time.Second, "the held-back sessions to end", func() bool {
+		return !strings.Contains(d.do("CLIENT", "LIST").str, "cmd=blpop")
+	})
 }
