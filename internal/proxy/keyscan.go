@@ -40,7 +40,7 @@ func (in *inspector) keysScan(pattern []byte) {
 	in.keys = it
 	in.mu.Unlock()
 	in.keysBusy.Store(true)
-	in.send(xKeys, 1, []byte("SCAN"), []byte("0"), []byte("MATCH"), it.pattern, []byte("COUNT"), []byte(keysScanCount))
+	in.send(xKeys, []byte("SCAN"), []byte("0"), []byte("MATCH"), it.pattern, []byte("COUNT"), []byte(keysScanCount))
 }
 
 // keysStep takes one SCAN reply; mu is held. It reports whether the

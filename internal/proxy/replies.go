@@ -14,4 +14,5 @@ var (
 	replyTenantLimit   = []byte("-ERR max number of connections for this tenant reached\r\n")
 	replyAuthTimeout   = []byte("-ERR authentication timeout\r\n")
 	replyTooManyFailed = []byte("-ERR too many failed authentication attempts\r\n")
+	replyExecAbort     = []byte("-EXECABORT Transaction discarded because of previous errors.\r\n")
 )

@@ -43,6 +43,7 @@ type Server struct {
 	lim      atomic.Pointer[config.Limits]
 	reg      *Registry
 	bufs     *bufPool
+	reqMem   *memBudget // request bytes the inspecting relays hold (limits.request_memory_budget)
 	throttle *throttle
 	adm      *admission
 	conns    atomic.Pointer[connLimits] // effective connection limits
@@ -75,6 +76,7 @@ func New(o Options) *Server {
 		size = config.DefaultPassthroughBufSize
 	}
 	s.bufs = newBufPool(size)
+	s.reqMem = newMemBudget(requestBudget(&lim))
 	s.throttle = newThrottle(lim.AuthFailPerAddr, lim.AuthFailWindow.D())
 	s.setConnLimits(&lim)
 	s.fair = newLimitSet(lim)
@@ -247,6 +249,7 @@ func (s *Server) Reload(dir *tenant.Directory, lim config.Limits) int {
 	s.setConnLimits(&lim)
 	s.throttle.configure(lim.AuthFailPerAddr, lim.AuthFailWindow.D())
 	s.reloadLimits(lim)
+	s.reqMem.setLimit(requestBudget(&lim))
 	return s.reg.CloseWhere(func(id *tenant.Identity) bool { return !dir.StillValid(id) }, "revoked")
 }
 
