@@ -55,7 +55,7 @@ func (cn *conn) startLoopInspect(in *inspector) bool {
 	if p == nil {
 		return false
 	}
-	li := &loopInspect{in: in, st: newUpState(in.lim)}
+	li := &loopInspect{in: in, st: newUpState(in.lim, in.srv.reqMem)}
 	li.ur = newSockReader(nil, in.srv.bufs, in.up.Rest)
 	in.up.Rest = nil
 	p.insp, in.ev = li, p
@@ -72,6 +72,8 @@ func (li *loopInspect) release() {
 	li.in.cr.drop()
 	li.in.releaseArgs()
 	li.ur.drop()
+	li.st.acc = nil
+	li.st.release()
 }
 
 // stepInspect serves an inspecting pair; done means the session is over.

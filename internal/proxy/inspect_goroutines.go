@@ -180,7 +180,7 @@ func (in *inspector) writeClient(b []byte) {
 func (in *inspector) upstreamLoop() error {
 	ur := newSockReader(in.up.Conn, in.srv.bufs, in.up.Rest)
 	in.up.Rest = nil
-	st := newUpState(in.lim)
+	st := newUpState(in.lim, in.srv.reqMem)
 	var perr error
 	drained := false
 	err := ur.Run(func() bool {
@@ -196,6 +196,8 @@ func (in *inspector) upstreamLoop() error {
 		return perr == nil && !drained
 	})
 	ur.drop()
+	st.acc = nil
+	st.release()
 	switch {
 	case perr != nil:
 		in.shutdown()
