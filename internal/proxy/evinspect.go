@@ -69,8 +69,7 @@ func (li *loopInspect) release() {
 	if li.drain != nil {
 		li.drain.Stop()
 	}
-	li.in.cr.drop()
-	li.in.releaseArgs()
+	li.in.release()
 	li.ur.drop()
 	li.st.acc = nil
 	li.st.release()

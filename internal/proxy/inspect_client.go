@@ -134,6 +134,14 @@ func (in *inspector) chargeArgs() error {
 	return nil
 }
 
+// release gives back what the client side holds when the session ends,
+// on either transport: the read buffer, whatever it still holds, and the
+// charges for it and for a request's parsed arguments.
+func (in *inspector) release() {
+	in.cr.drop()
+	in.releaseArgs()
+}
+
 // releaseArgs gives back what chargeArgs charged.
 func (in *inspector) releaseArgs() {
 	if in.argMem > 0 {

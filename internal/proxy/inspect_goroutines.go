@@ -63,8 +63,7 @@ func (s *Server) inspect(cn *conn, up *upstream.Conn, lg *login) {
 		}
 		mu.Unlock()
 		if last {
-			in.cr.drop()
-			in.releaseArgs()
+			in.release()
 			up.Close()
 			cn.end(err)
 		}
