@@ -56,7 +56,7 @@ func (cn *conn) startLoopInspect(in *inspector) bool {
 	if p == nil {
 		return false
 	}
-	li := &loopInspect{in: in, st: newUpState(in.lim)}
+	li := &loopInspect{in: in, st: newUpState(in.lim, in.srv.reqMem)}
 	li.ur = newSockReader(nil, in.srv.bufs, in.up.Rest)
 	in.up.Rest = nil
 	p.insp, in.ev = li, p
@@ -73,9 +73,10 @@ func (li *loopInspect) release() {
 	if li.wake != nil {
 		li.wake.Stop()
 	}
-	li.in.cr.drop()
-	li.in.releaseArgs()
+	li.in.release()
 	li.ur.drop()
+	li.st.acc = nil
+	li.st.release()
 }
 
 // stepInspect serves an inspecting pair; done means the session is over.

@@ -155,6 +155,19 @@ func (in *inspector) chargeArgs() error {
 	return nil
 }
 
+// release gives back what the client side holds when the session ends,
+// on either transport: the read buffer, whatever it still holds, and the
+// charges for it and for a request's parsed arguments.
+func (in *inspector) release() {
+	in.cr.drop()
+	in.releaseArgs()
+	in.mu.Lock()
+	if it := in.keys; it != nil {
+		in.keysFinish(it) // a KEYS iteration cut short: its budget charge
+	}
+	in.mu.Unlock()
+}
+
 // releaseArgs gives back what chargeArgs charged.
 func (in *inspector) releaseArgs() {
 	if in.argMem > 0 {

@@ -72,7 +72,7 @@ func FuzzReplies(f *testing.F) {
 			}
 			cmds = cmds[n:]
 		}
-		st := newUpState(in.lim)
+		st := newUpState(in.lim, nil)
 		in.mu.Lock()
 		defer in.mu.Unlock()
 		_ = in.consume(st, replies)

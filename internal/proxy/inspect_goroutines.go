@@ -64,8 +64,7 @@ func (s *Server) inspect(cn *conn, up *upstream.Conn, lg *login) {
 		}
 		mu.Unlock()
 		if last {
-			in.cr.drop()
-			in.releaseArgs()
+			in.release()
 			up.Close()
 			cn.end(err)
 		}
@@ -182,7 +181,7 @@ func (in *inspector) writeClient(b []byte) {
 func (in *inspector) upstreamLoop() error {
 	ur := newSockReader(in.up.Conn, in.srv.bufs, in.up.Rest)
 	in.up.Rest = nil
-	st := newUpState(in.lim)
+	st := newUpState(in.lim, in.srv.reqMem)
 	var perr error
 	drained := false
 	err := ur.Run(func() bool {
@@ -198,6 +197,8 @@ func (in *inspector) upstreamLoop() error {
 		return perr == nil && !drained
 	})
 	ur.drop()
+	st.acc = nil
+	st.release()
 	switch {
 	case perr != nil:
 		in.shutdown()

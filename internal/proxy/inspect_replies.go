@@ -15,6 +15,9 @@ type upState struct {
 	mid  bool        // inside a message
 	full bool        // collecting the current message whole
 	acc  []byte      // the message being collected
+	// mem is charged for acc past collectFree (charged bytes).
+	mem     *memBudget
+	charged int64
 }
 
 // maxCollectedElems bounds the elements of a reply collected whole and
@@ -22,10 +25,48 @@ type upState struct {
 // decoded, and take any count Redis sends.
 const maxCollectedElems = 1 << 20
 
-func newUpState(lim resp.Limits) *upState {
-	st := &upState{scan: resp.NewReplyScanner(lim), lim: lim}
+func newUpState(lim resp.Limits, mem *memBudget) *upState {
+	st := &upState{scan: resp.NewReplyScanner(lim), lim: lim, mem: mem}
 	st.lim.MaxArrayLen = maxCollectedElems
 	return st
+}
+
+// collectFree is how much of a collected reply is not charged to the
+// request budget: part of a session's baseline.
+const collectFree = 1 << 20
+
+// charge charges a collected reply past collectFree to the memory budget
+// (a tenant can make one large: a RESP3 push of a message it published);
+// false when it does not fit.
+func (st *upState) charge() bool {
+	c := int64(cap(st.acc))
+	if c <= collectFree || c <= st.charged {
+		return true
+	}
+	if !st.mem.reserve(c - st.charged) {
+		return false
+	}
+	st.charged = c
+	return true
+}
+
+// release gives back what charge charged.
+func (st *upState) release() {
+	if st.charged > 0 {
+		st.mem.free(st.charged)
+		st.charged = 0
+	}
+}
+
+// replyTooLargeMsg is what the client hears when a reply the relay must
+// hold whole does not fit the memory budget.
+var replyTooLargeMsg = []byte("-ERR reply too large for the gateway now: its memory budget is exhausted, closing the connection\r\n")
+
+// replyTooLarge ends the session over a reply that does not fit.
+func (in *inspector) replyTooLarge() error {
+	in.cn.logger().Warn("reply does not fit the request memory budget, ending the session")
+	in.writeClient(replyTooLargeMsg)
+	return errRequestBudget
 }
 
 // errDesync is a reply that cannot be matched to its request. The session
@@ -75,6 +116,9 @@ func (in *inspector) consume(st *upState, data []byte) error {
 		}
 		if st.full {
 			st.acc = append(st.acc, data[i:i+n]...)
+			if !st.charge() {
+				return in.replyTooLarge()
+			}
 		}
 		i += n
 		if !done {
@@ -84,8 +128,9 @@ func (in *inspector) consume(st *upState, data []byte) error {
 		if st.full {
 			flushRun(i - n)
 			err := in.routeFull(st)
-			if cap(st.acc) > 1<<20 {
+			if cap(st.acc) > collectFree {
 				st.acc = nil
+				st.release()
 			} else {
 				st.acc = st.acc[:0]
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/redoubt-proxy/redoubt/internal/resp"
@@ -62,7 +63,7 @@ func TestRepliesThatFitNoRequestEndTheSession(t *testing.T) {
 		t.Run(tc.desc, func(t *testing.T) {
 			in, out := newRecordingInspector(t)
 			send(t, in, tc.cmds)
-			st := newUpState(in.lim)
+			st := newUpState(in.lim, nil)
 			in.mu.Lock()
 			err := in.consume(st, []byte(tc.replies))
 			in.mu.Unlock()
@@ -99,7 +100,7 @@ func TestSubscriptionChangesCompleteOnWhatRedisSends(t *testing.T) {
 		t.Run(tc.desc, func(t *testing.T) {
 			in, out := newRecordingInspector(t)
 			send(t, in, tc.cmds)
-			st := newUpState(in.lim)
+			st := newUpState(in.lim, nil)
 			in.mu.Lock()
 			err := in.consume(st, []byte(tc.replies))
 			n := in.q.len()
@@ -168,5 +169,40 @@ func TestRequestBufferGrowthIsBounded(t *testing.T) {
 	r.drop()
 	if got := mem.used.Load(); got != 0 {
 		t.Fatalf("%d bytes still charged after drop", got)
+	}
+}
+
+// A reply the relay must hold whole (here a RESP3 push of a message the
+// tenant published) is charged to the budget past collectFree; one that
+// does not fit ends the session with an error instead of growing.
+func TestCollectedRepliesAreCharged(t *testing.T) {
+	in, out := newRecordingInspector(t)
+	mem := &memBudget{}
+	mem.limit.Store(4 << 20)
+	st := newUpState(in.lim, mem)
+	payload := strings.Repeat("x", 3<<20)
+	push := ">3\r\n$7\r\nmessage\r\n$5\r\nt:a:c\r\n$" + strconv.Itoa(len(payload)) + "\r\n" + payload + "\r\n"
+	in.mu.Lock()
+	err := in.consume(st, []byte(push))
+	in.mu.Unlock()
+	if err != nil {
+		t.Fatalf("a 3 MiB message within a 4 MiB budget: %v", err)
+	}
+	if !strings.HasSuffix(out.String(), payload+"\r\n") || mem.used.Load() != 0 {
+		t.Fatalf("message not passed on, or its charge (%d) kept", mem.used.Load())
+	}
+	out.Reset()
+	payload = strings.Repeat("y", 5<<20)
+	push = ">3\r\n$7\r\nmessage\r\n$5\r\nt:a:c\r\n$" + strconv.Itoa(len(payload)) + "\r\n" + payload + "\r\n"
+	in.mu.Lock()
+	err = in.consume(st, []byte(push))
+	in.mu.Unlock()
+	if !errors.Is(err, errRequestBudget) || out.String() != string(replyTooLargeMsg) {
+		t.Fatalf("a 5 MiB message over a 4 MiB budget: %v, client got %.80q", err, out.String())
+	}
+	st.acc = nil
+	st.release()
+	if mem.used.Load() != 0 {
+		t.Fatalf("%d bytes still charged", mem.used.Load())
 	}
 }
