@@ -30,6 +30,7 @@ func newCheckCmd(stdout io.Writer) *cobra.Command {
 			for _, w := range cfg.Warnings() {
 				fmt.Fprintf(stdout, "%s: warning: %s\n", path, w)
 			}
+			checkProvidedUsers(cmd.Context(), cfg, stdout)
 			fmt.Fprintf(stdout, "%s: ok (%d listeners, %d upstreams, %d tenants)\n", path, len(cfg.Listen), len(cfg.Upstreams), len(cfg.Tenants))
 			return nil
 		},

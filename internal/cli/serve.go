@@ -19,6 +19,8 @@ import (
 	"github.com/redoubt-proxy/redoubt/internal/proxy"
 	"github.com/redoubt-proxy/redoubt/internal/store"
 	"github.com/redoubt-proxy/redoubt/internal/tenant"
+	"github.com/redoubt-proxy/redoubt/internal/tenantuser"
+	"github.com/redoubt-proxy/redoubt/internal/upstream"
 )
 
 func newServeCmd(stderr io.Writer) *cobra.Command {
@@ -61,12 +63,22 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		sources, st = append(sources, b), b
 	}
 	srv := proxy.New(proxy.Options{Logger: log, Directory: tenant.NewDirectory(nil, nil), Limits: cfg.Limits})
+	users := tenantuser.New(log) // managed per-tenant upstream users
 	plane := controlplane.New(controlplane.Options{
 		Sources: sources,
 		Store:   st,
 		Creds:   controlplane.NewAWSCreds(ctx, log).Get,
+		Managed: users.Credentials,
 		Log:     log,
 		Apply: func(s *controlplane.State) int {
+			// Only a snapshot that built changes the managed users, with
+			// every source's tenants, before the gateway uses it.
+			users.Sync(ctx, s.Snapshot, func(name string, _ model.Upstream) (*upstream.Target, error) {
+				if t, ok := s.Directory.Target(name); ok {
+					return t, nil
+				}
+				return nil, fmt.Errorf("upstream %s not built", name)
+			})
 			fc := file.Config()
 			if !reflect.DeepEqual(fc.Listen, cfg.Listen) {
 				log.Warn("listener changes take effect at the next restart")

@@ -13,12 +13,15 @@ import (
 func (c *Config) Part() model.Part {
 	p := model.Part{Upstreams: make(map[string]model.Upstream, len(c.Upstreams))}
 	for name, u := range c.Upstreams {
-		p.Upstreams[name] = modelUpstream(name, u.Address, u.TLS, u.Auth, u.MaxDB, u.DialTimeout.D())
+		mu := modelUpstream(name, u.Address, u.TLS, u.Auth, u.MaxDB, u.DialTimeout.D())
+		mu.TenantUsers = u.TenantUsers
+		p.Upstreams[name] = mu
 	}
 	p.Tenants = make([]model.Tenant, 0, len(c.Tenants))
 	for _, ct := range c.Tenants {
 		t := model.Tenant{Name: ct.Name, Source: model.SourceFile, Upstream: ct.Upstream, DB: ct.DB,
 			Role: ct.Role, Commands: ct.Commands, ShareDB: ct.ShareDB, EndSessionsAtExpiry: ct.EndSessionsAtExpiry,
+			UpstreamUser: ct.UpstreamUser, UpstreamPassword: ct.UpstreamPassword,
 			Limits: model.Limits(ct.TenantLimits)}
 		if ct.SecretDigest != ([32]byte{}) {
 			t.Credentials = append(t.Credentials, model.Credential{ID: model.DefaultCredentialID, Digest: ct.SecretDigest})

@@ -49,6 +49,11 @@ func (c *Config) Resolve(lookupEnv func(string) (string, bool)) error {
 				t.SecretDigest = SecretDigest(v)
 			}
 		}
+		if t.UpstreamPasswordEnv != "" {
+			if v, ok := lookupSecret(&p, path+".upstream_password_env", t.UpstreamPasswordEnv, lookupEnv); ok {
+				t.UpstreamPassword = v
+			}
+		}
 	}
 
 	for i := range c.Tokens.Keys {

@@ -79,7 +79,19 @@ type Upstream struct {
 	MaxDB *int `yaml:"max_db"`
 	// DialTimeout bounds TCP connect plus TLS handshake plus upstream login.
 	DialTimeout Duration `yaml:"dial_timeout"`
+	// TenantUsers gives each tenant of this upstream its own upstream ACL
+	// user, whose rules keep it in its DB even inside Lua scripts:
+	// "managed" (redoubt creates and maintains redoubt-<tenant> users with
+	// the auth login above) or "provided" (tenants[].upstream_user and
+	// upstream_password_env). Empty: every tenant logs in with auth.
+	TenantUsers string `yaml:"tenant_users"`
 }
+
+// Values of upstreams.NAME.tenant_users.
+const (
+	TenantUsersManaged  = "managed"
+	TenantUsersProvided = "provided"
+)
 
 // UpstreamTLS configures TLS towards the upstream.
 type UpstreamTLS struct {
@@ -126,6 +138,9 @@ const (
 	RoleFull      = "full"
 	RoleReadWrite = "readwrite"
 	RoleReadOnly  = "readonly"
+	// RoleReadWriteStrict is readwrite without @dangerous and scripts (what
+	// readwrite meant before it followed what applications send).
+	RoleReadWriteStrict = "readwrite-strict"
 )
 
 // Tenant is one client identity.
@@ -149,6 +164,14 @@ type Tenant struct {
 	// EndSessionsAtExpiry overrides tokens.end_sessions_at_expiry for
 	// this tenant.
 	EndSessionsAtExpiry *bool `yaml:"end_sessions_at_expiry"`
+	// UpstreamUser and UpstreamPasswordEnv name the tenant's own upstream
+	// ACL user when its upstream has tenant_users: provided.
+	UpstreamUser        string `yaml:"upstream_user"`
+	UpstreamPasswordEnv string `yaml:"upstream_password_env"`
+
+	// UpstreamPassword is resolved from UpstreamPasswordEnv by Resolve.
+	UpstreamPassword string `yaml:"-"`
+
 	// Fair-sharing limits (max_ops_per_second, ...); see fairshare.go.
 	TenantLimits `yaml:",inline"`
 

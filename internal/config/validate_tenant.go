@@ -33,10 +33,11 @@ func (c *Config) validateTenants(p *problems, h Hooks) {
 		}
 
 		switch t.Role {
-		case RoleFull, RoleReadWrite, RoleReadOnly:
+		case RoleFull, RoleReadWrite, RoleReadOnly, RoleReadWriteStrict:
 		default:
-			p.add(path+".role", "unknown role (want full, readwrite or readonly)")
+			p.add(path+".role", "unknown role (want full, readwrite, readwrite-strict or readonly)")
 		}
+		c.validateTenantUser(p, path, t)
 
 		if t.DB != nil {
 			maxDB := DefaultMaxDB

@@ -31,6 +31,7 @@ func (c *Config) validateUpstreams(p *problems) {
 		}
 		u.TLS.validate(p, path+".tls")
 		u.Auth.validate(p, path+".auth", u.TLS.Enabled)
+		validateTenantUsers(p, path, u)
 	}
 }
 

@@ -37,6 +37,10 @@ type Options struct {
 	// Creds makes upstream credentials (AWS IAM needs process-wide
 	// providers); nil = static passwords only.
 	Creds tenant.CredsFunc
+	// Managed gives the logins of managed per-tenant upstream users
+	// (tenant_users: managed; tenantuser.Manager's Credentials). Apply
+	// keeps the users themselves in step with each state (Manager.Sync).
+	Managed tenant.ManagedCredsFunc
 	// Apply installs a new state in the gateway and returns how many live
 	// sessions it ended. It is called with states in order, never
 	// concurrently.
@@ -229,7 +233,7 @@ func (p *Plane) rebuildLocked(why string, reuse bool) (*State, error) {
 	if cur := p.cur.Load(); cur != nil && reuse {
 		prev = cur.Directory
 	}
-	dir, err := tenant.BuildFrom(prev, snap, p.o.Creds, p.o.Now)
+	dir, err := tenant.BuildWith(snap, tenant.Options{Prev: prev, Creds: p.o.Creds, Now: p.o.Now, Managed: p.o.Managed})
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,15 @@ const (
 	RoleFull      = "full"
 	RoleReadWrite = "readwrite"
 	RoleReadOnly  = "readonly"
+	// RoleReadWriteStrict is readwrite without @dangerous and scripts.
+	RoleReadWriteStrict = "readwrite-strict"
+)
+
+// Upstream.TenantUsers modes: each tenant of the upstream logs in as its
+// own upstream ACL user, pinned to its DB, so its scripts stay there too.
+const (
+	TenantUsersManaged  = "managed"  // redoubt keeps redoubt-<tenant> users (ACL SETUSER)
+	TenantUsersProvided = "provided" // the operator made them: Tenant.UpstreamUser
 )
 
 // Upstream login modes.
@@ -54,7 +63,7 @@ type Tenant struct {
 	// DB pins the tenant's sessions to one DB index; nil = not pinned
 	// (allowed only on an upstream nobody else uses).
 	DB       *int
-	Role     string // RoleFull | RoleReadWrite | RoleReadOnly
+	Role     string // RoleFull | RoleReadWrite | RoleReadWriteStrict | RoleReadOnly
 	Commands string // extra rules in Redis ACL syntax, after the role
 	// ShareDB is the explicit opt-in for two tenants on the same upstream
 	// and DB: both must set it, or the later one is refused.
@@ -65,6 +74,12 @@ type Tenant struct {
 	// EndSessionsAtExpiry overrides Tokens.EndSessionsAtExpiry for this
 	// tenant's sessions; nil = the global setting.
 	EndSessionsAtExpiry *bool
+	// UpstreamUser and UpstreamPassword are the tenant's own upstream ACL
+	// login when its upstream has TenantUsers provided (the password
+	// resolved; never logged, never shown by the API, and not a secret
+	// a client logs in with). Only the file sets them.
+	UpstreamUser     string
+	UpstreamPassword string
 	// Limits are the tenant's own fair-sharing limits (limits.go); a
 	// limit left nil takes Snapshot.TenantDefaults.
 	Limits Limits
@@ -132,6 +147,9 @@ type Upstream struct {
 	Auth        UpstreamAuth
 	MaxDB       int // highest DB index tenants may be pinned to
 	DialTimeout time.Duration
+	// TenantUsers is "" (tenants log in with Auth), TenantUsersManaged or
+	// TenantUsersProvided.
+	TenantUsers string
 }
 
 // UpstreamTLS configures TLS towards an upstream.

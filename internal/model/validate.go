@@ -67,9 +67,12 @@ func ValidateTenant(t *Tenant, ups map[string]Upstream, c Checks) []FieldError {
 		add("upstream", "unknown upstream %q", t.Upstream)
 	}
 	switch t.Role {
-	case RoleFull, RoleReadWrite, RoleReadOnly:
+	case RoleFull, RoleReadWrite, RoleReadWriteStrict, RoleReadOnly:
 	default:
-		add("role", "unknown role %q (want full, readwrite or readonly)", t.Role)
+		add("role", "unknown role %q (want full, readwrite, readwrite-strict or readonly)", t.Role)
+	}
+	if upOK {
+		validateTenantUser(t, u, add)
 	}
 	if t.DB != nil {
 		maxDB := DefaultMaxDB
@@ -110,6 +113,25 @@ func ValidateTenant(t *Tenant, ups map[string]Upstream, c Checks) []FieldError {
 	}
 	validateLimits(t, add)
 	return p
+}
+
+// validateTenantUser checks the tenant's own upstream login against its
+// upstream's tenant_users (the file's check gives the same rules with
+// its key names; this is the backstop for every other source, which
+// cannot carry an upstream password).
+func validateTenantUser(t *Tenant, u Upstream, add func(path, format string, args ...any)) {
+	if u.TenantUsers != TenantUsersProvided {
+		if t.UpstreamUser != "" || t.UpstreamPassword != "" {
+			add("upstream_user", "only used when upstream %q has tenant_users: provided", t.Upstream)
+		}
+		return
+	}
+	if t.UpstreamUser == "" {
+		add("upstream_user", "required: upstream %q has tenant_users: provided (tenants of such an upstream are defined in the configuration file)", t.Upstream)
+	}
+	if t.UpstreamPassword == "" && u.Auth.Mode != AuthAWSIAM {
+		add("upstream_password_env", "required: upstream %q has tenant_users: provided", t.Upstream)
+	}
 }
 
 // commandsSyntax checks extra rules: whitespace-separated tokens, each

@@ -23,8 +23,9 @@ const (
 	// command, so the reply is the upstream's own (the connection is in
 	// that DB already, nothing changes). SELECT of any other DB is Deny.
 	SelectPinned
-	// FilterInfoKeyspace: forward, then drop every "dbN:" line of the
-	// "# Keyspace" section of the reply except the pinned DB's.
+	// FilterInfoKeyspace: forward, then sanitize the reply with SanitizeInfo
+	// (only the fields in infoFields that tell nothing about other tenants
+	// or the host, and only the pinned DB's line of "# Keyspace").
 	FilterInfoKeyspace
 	// FilterClientList: forward, then keep only the lines of the reply
 	// that are this tenant's own upstream connections (match by client
@@ -52,6 +53,7 @@ const (
 	checkCopy
 	checkTracking
 	checkHello
+	checkScript
 )
 
 var actionNames = [...]string{"deny", "allow", "rewrite-flushall", "select-pinned",
@@ -64,18 +66,45 @@ func (a Action) String() string {
 	return "action(" + strconv.Itoa(int(a)) + ")"
 }
 
+// Scope is what the isolation knows about a shared tenant's upstream
+// connection.
+type Scope struct {
+	// DB is the pinned DB.
+	DB int
+	// TenantUser: the connection is logged in as the tenant's own upstream
+	// ACL user, whose rules keep it in DB (upstreams.NAME.tenant_users).
+	// Redis checks every command a script or function runs against the
+	// rules of the user running it, so scripts are allowed then: a script
+	// that SELECTs another DB fails at the upstream.
+	TenantUser bool
+}
+
 // Isolate classifies c, invoked with args (args[0] is the command name),
-// for a tenant pinned to pinnedDB on a shared upstream, and gives the
-// error text when the action is Deny. It applies whatever the tenant's
-// role; the role check (Policy.Allowed) comes first. An unknown command
-// is denied. Isolate does not allocate unless it denies with a message
-// naming an argument.
+// for a tenant pinned to pinnedDB on a shared upstream whose connection
+// logs in with the upstream's own login, and gives the error text when
+// the action is Deny. It is IsolateIn without a tenant user.
 func Isolate(c *command.Command, args [][]byte, pinnedDB int) (Action, string) {
+	return IsolateIn(c, args, Scope{DB: pinnedDB})
+}
+
+// IsolateIn classifies c, invoked with args (args[0] is the command name),
+// for a tenant on a shared upstream in scope s, and gives the error text
+// when the action is Deny. It applies whatever the tenant's role; the role
+// check (Policy.Allowed) comes first. An unknown command is denied.
+// IsolateIn does not allocate unless it denies with a message naming an
+// argument.
+func IsolateIn(c *command.Command, args [][]byte, s Scope) (Action, string) {
 	if c == nil {
 		return Deny, UnknownMessage(args)
 	}
+	pinnedDB := s.DB
 	r := isolation[c.ID]
 	switch r.action {
+	case checkScript:
+		if s.TenantUser {
+			return Allow, ""
+		}
+		return Deny, r.message
 	case checkSelect:
 		return isolateSelect(c, args, pinnedDB)
 	case checkCopy:

@@ -12,7 +12,9 @@ type classification struct {
 // NOPERM text.
 const (
 	whyOtherDB   = "it reaches another DB of the shared Redis"
-	whyScripts   = "scripts and functions are disabled on a shared Redis, because Lua can SELECT another DB"
+	whyScripts   = "scripts and functions need a per-tenant upstream user on a shared Redis, because Lua can SELECT another DB (the operator enables them with upstreams.<name>.tenant_users: managed or provided)"
+	whyCache     = "the script cache and function libraries are shared by every tenant of the Redis (load functions with an administrator login)"
+	whyRunning   = "the running script or function may be another tenant's"
 	whyClients   = "it acts on other tenants' connections"
 	whyServer    = "it observes or changes the whole shared server"
 	whyReplicate = "replication and cluster commands reach every DB"
@@ -43,9 +45,23 @@ var isolationRules = []struct {
 		"pubsub|shardchannels", "pubsub|shardnumsub",
 	}},
 	{Deny, whyOtherDB, []string{"swapdb", "move", "migrate"}},
-	{Deny, whyScripts, []string{
-		"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro", "function", "script",
+	// Every SCRIPT and FUNCTION subcommand not named below is refused.
+	{Deny, whyCache, []string{"script", "function"}},
+	// Scripts run with the rights of the upstream user: allowed only when
+	// that is the tenant's own user (Scope.TenantUser), denied otherwise.
+	{checkScript, whyScripts, []string{
+		"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro",
+		"script|load", "script|exists", "script|help", "function|list", "function|help",
 	}},
+	// Server-wide whatever the login: SCRIPT FLUSH empties every tenant's
+	// cache, FUNCTION LOAD/DELETE/RESTORE/FLUSH would change code that
+	// other tenants' FCALLs run (with their rights, in their DBs), and
+	// SCRIPT DEBUG forks or blocks the server.
+	{Deny, whyCache, []string{
+		"script|flush", "script|debug", "function|load", "function|delete",
+		"function|flush", "function|restore", "function|dump",
+	}},
+	{Deny, whyRunning, []string{"script|kill", "function|kill", "function|stats"}},
 	{Deny, whyClients, []string{
 		"client|kill", "client|pause", "client|unpause", "client|no-evict", "client|unblock",
 	}},
@@ -79,7 +95,7 @@ func buildIsolation() (t [command.MaxID + 1]classification, unknown []string) {
 			}
 			for _, id := range append([]command.ID{c.ID}, c.Subcommands...) {
 				cl := classification{action: r.action}
-				if r.action == Deny {
+				if r.action == Deny || r.action == checkScript {
 					cl.message = denyBecause(command.ByID(id), r.why)
 				}
 				t[id] = cl
@@ -89,9 +105,11 @@ func buildIsolation() (t [command.MaxID + 1]classification, unknown []string) {
 	return t, unknown
 }
 
-// alwaysDenied reports whether isolation refuses c whatever its arguments.
-// The readwrite and readonly roles leave these out, so a role grants the
-// same commands on a dedicated and on a shared upstream.
+// alwaysDenied reports whether isolation refuses c whatever its arguments
+// when the upstream login is not the tenant's own user (scripts included).
+// The readwrite-strict and readonly roles leave these out, so they grant
+// the same commands on a dedicated and on a shared upstream.
 func alwaysDenied(c *command.Command) bool {
-	return isolation[c.ID].action == Deny
+	a := isolation[c.ID].action
+	return a == Deny || a == checkScript
 }

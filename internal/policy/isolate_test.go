@@ -40,13 +40,13 @@ func TestIsolate(t *testing.T) {
 		{desc: "copy key named db", args: "COPY db db", want: Allow},
 		{desc: "migrate", args: "MIGRATE h 6379 k 0 100", want: Deny, msg: "another DB"},
 		{desc: "reset", args: "RESET", want: ResetLocal},
-		{desc: "eval", args: "EVAL return 0", want: Deny, msg: "Lua can SELECT"},
+		{desc: "eval", args: "EVAL return 0", want: Deny, msg: "tenant_users: managed or provided"},
 		{desc: "evalsha", args: "EVALSHA abc 0", want: Deny, msg: "Lua can SELECT"},
 		{desc: "eval_ro", args: "EVAL_RO s 0", want: Deny, msg: "Lua can SELECT"},
 		{desc: "evalsha_ro", args: "EVALSHA_RO s 0", want: Deny, msg: "Lua can SELECT"},
 		{desc: "fcall", args: "FCALL f 0", want: Deny, msg: "Lua can SELECT"},
 		{desc: "fcall_ro", args: "FCALL_RO f 0", want: Deny, msg: "Lua can SELECT"},
-		{desc: "function load", args: "FUNCTION LOAD code", want: Deny, msg: "Lua can SELECT"},
+		{desc: "function load", args: "FUNCTION LOAD code", want: Deny, msg: "function libraries are shared"},
 		{desc: "function flush", args: "FUNCTION FLUSH", want: Deny},
 		{desc: "script load", args: "SCRIPT LOAD s", want: Deny, msg: "Lua can SELECT"},
 		{desc: "script kill", args: "SCRIPT KILL", want: Deny},
@@ -144,6 +144,49 @@ func TestIsolate(t *testing.T) {
 				t.Errorf("%s: message %q breaks the reply line", tc.args, msg)
 			}
 		})
+	}
+}
+
+// TestIsolateScriptsWithTenantUser: scripts run only when the upstream
+// login is the tenant's own user; the script cache and function libraries
+// stay out of reach either way.
+func TestIsolateScriptsWithTenantUser(t *testing.T) {
+	tests := []struct {
+		args       string
+		with, sans Action
+	}{
+		{"EVAL return 0", Allow, Deny},
+		{"EVALSHA abc 0", Allow, Deny},
+		{"EVAL_RO s 0", Allow, Deny},
+		{"EVALSHA_RO s 0", Allow, Deny},
+		{"FCALL f 0", Allow, Deny},
+		{"FCALL_RO f 0", Allow, Deny},
+		{"SCRIPT LOAD s", Allow, Deny},
+		{"SCRIPT EXISTS a b", Allow, Deny},
+		{"FUNCTION LIST", Allow, Deny},
+		{"SCRIPT FLUSH", Deny, Deny},
+		{"SCRIPT KILL", Deny, Deny},
+		{"SCRIPT DEBUG yes", Deny, Deny},
+		{"FUNCTION LOAD code", Deny, Deny},
+		{"FUNCTION DELETE lib", Deny, Deny},
+		{"FUNCTION FLUSH", Deny, Deny},
+		{"FUNCTION RESTORE x", Deny, Deny},
+		{"FUNCTION DUMP", Deny, Deny},
+		{"FUNCTION KILL", Deny, Deny},
+		{"FUNCTION STATS", Deny, Deny},
+		{"SELECT 4", Deny, Deny},
+		{"MOVE k 4", Deny, Deny},
+		{"GET k", Allow, Allow},
+	}
+	for _, tc := range tests {
+		a := argv(tc.args)
+		c := command.LookupArgs(a)
+		if got, msg := IsolateIn(c, a, Scope{DB: 3, TenantUser: true}); got != tc.with {
+			t.Errorf("%s with a tenant user: %v (%q), want %v", tc.args, got, msg, tc.with)
+		}
+		if got, msg := IsolateIn(c, a, Scope{DB: 3}); got != tc.sans {
+			t.Errorf("%s without: %v (%q), want %v", tc.args, got, msg, tc.sans)
+		}
 	}
 }
 

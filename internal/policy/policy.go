@@ -34,9 +34,13 @@ const (
 	RoleFull      = "full"
 	RoleReadWrite = "readwrite"
 	RoleReadOnly  = "readonly"
+	// RoleReadWriteStrict is readwrite as it was before it followed what
+	// applications send: no @admin, no @dangerous, no scripts.
+	RoleReadWriteStrict = "readwrite-strict"
 )
 
-// Compile builds the policy of role (full, readwrite, readonly, or "" for
+// Compile builds the policy of role (full, readwrite, readwrite-strict,
+// readonly, or "" for
 // none, so that rules alone decide) followed by rules in Redis ACL command
 // syntax, applied left to right: "+@read -keys +client|list -@dangerous".
 // Every problem in rules is reported, joined, each naming its rule.
@@ -47,11 +51,13 @@ func Compile(role, rules string) (*Policy, error) {
 		p.allow = roleFull()
 	case RoleReadWrite:
 		p.allow = roleReadWrite()
+	case RoleReadWriteStrict:
+		p.allow = roleReadWriteStrict()
 	case RoleReadOnly:
 		p.allow = roleReadOnly()
 	case "":
 	default:
-		return nil, fmt.Errorf("unknown role (want %s, %s or %s)", RoleFull, RoleReadWrite, RoleReadOnly)
+		return nil, fmt.Errorf("unknown role (want %s, %s, %s or %s)", RoleFull, RoleReadWrite, RoleReadWriteStrict, RoleReadOnly)
 	}
 	if err := applyRules(&p.allow, rules); err != nil {
 		return nil, err

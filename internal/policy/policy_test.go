@@ -23,9 +23,15 @@ func TestCompile(t *testing.T) {
 		{desc: "full allows admin", role: "full",
 			allowed: []string{"GET k", "FLUSHALL", "CONFIG SET x y", "CLIENT KILL ID 1", "EVAL s 0"},
 			denied:  []string{"NOSUCH x", "CLIENT NOSUCH"}},
-		{desc: "readwrite: data yes, admin and dangerous no", role: "readwrite",
+		{desc: "readwrite-strict: data yes, admin and dangerous no", role: "readwrite-strict",
 			allowed: []string{"GET k", "SET k v", "HSET h f v", "XADD s * f v", "MULTI", "SUBSCRIBE c", "SELECT 3", "CLIENT SETNAME n", "PING"},
 			denied:  []string{"FLUSHALL", "FLUSHDB", "KEYS *", "CONFIG GET x", "CLIENT KILL ID 1", "CLIENT LIST", "INFO", "DEBUG SLEEP 0", "SHUTDOWN", "EVAL s 0", "SCRIPT FLUSH", "FUNCTION FLUSH", "MOVE k 1", "MEMORY USAGE k", "MONITOR"}},
+		{desc: "readwrite: what applications send, no administration", role: "readwrite",
+			allowed: []string{"GET k", "SET k v", "XADD s * f v", "MULTI", "SUBSCRIBE c", "CLIENT SETNAME n",
+				"INFO", "INFO server", "CLIENT LIST", "FLUSHDB", "FLUSHALL", "KEYS *", "SORT l", "EVAL s 0", "EVALSHA s 0",
+				"SCRIPT LOAD s", "SCRIPT EXISTS s", "FCALL f 0", "BZPOPMIN z 1", "WATCH k", "UNLINK k"},
+			denied: []string{"CONFIG GET x", "CLIENT KILL ID 1", "CLIENT PAUSE 1", "DEBUG SLEEP 0", "SHUTDOWN", "MONITOR",
+				"SLOWLOG GET", "ACL SETUSER x", "BGSAVE", "REPLICAOF no one", "LATENCY LATEST"}},
 		{desc: "readonly: reads and connection", role: "readonly",
 			allowed: []string{"GET k", "HGETALL h", "SCAN 0", "PING", "ECHO x", "HELLO 3", "AUTH p", "SELECT 3", "QUIT", "RESET", "CLIENT SETNAME n", "CLIENT GETNAME", "CLIENT ID", "CLIENT INFO", "MULTI", "EXEC", "COMMAND DOCS get"},
 			denied:  []string{"SET k v", "DEL k", "EXPIRE k 1", "PUBLISH c m", "SUBSCRIBE c", "KEYS *", "FLUSHDB", "CLIENT LIST", "CLIENT NO-EVICT on", "EVAL_RO s 0", "XREADGROUP GROUP g c STREAMS s >"}},
@@ -114,8 +120,9 @@ func TestCompileErrors(t *testing.T) {
 
 // TestRoleProperties checks the roles against every command in the table.
 func TestRoleProperties(t *testing.T) {
-	rw, ro, full := MustCompile(RoleReadWrite, ""), MustCompile(RoleReadOnly, ""), MustCompile(RoleFull, "")
-	var nrw, nro int
+	rw, ro, full := MustCompile(RoleReadWriteStrict, ""), MustCompile(RoleReadOnly, ""), MustCompile(RoleFull, "")
+	apps := MustCompile(RoleReadWrite, "")
+	var nrw, nro, napps int
 	for id := command.ID(1); id <= command.MaxID; id++ {
 		c := command.ByID(id)
 		if !full.Allowed(c) {
@@ -124,7 +131,7 @@ func TestRoleProperties(t *testing.T) {
 		for _, r := range []struct {
 			name string
 			p    *Policy
-		}{{"readwrite", rw}, {"readonly", ro}} {
+		}{{"readwrite-strict", rw}, {"readonly", ro}} {
 			if r.p.Allowed(c) && c.Categories&(command.CatAdmin|command.CatDangerous) != 0 {
 				t.Errorf("%s allows %s %v", r.name, c.Name, c.Categories)
 			}
@@ -141,6 +148,15 @@ func TestRoleProperties(t *testing.T) {
 		if rw.Allowed(c) {
 			nrw++
 		}
+		if apps.Allowed(c) {
+			napps++
+			if c.Categories.Has(command.CatAdmin) && c.Name != "client|list" {
+				t.Errorf("readwrite allows %s %v", c.Name, c.Categories)
+			}
+		}
+		if rw.Allowed(c) && !apps.Allowed(c) {
+			t.Errorf("readwrite-strict allows %s but readwrite does not", c.Name)
+		}
 		if ro.Allowed(c) {
 			nro++
 		}
@@ -148,7 +164,7 @@ func TestRoleProperties(t *testing.T) {
 	if nro < 80 || nrw < 2*nro {
 		t.Errorf("roles look empty: readonly %d, readwrite %d commands", nro, nrw)
 	}
-	t.Logf("readwrite allows %d, readonly %d of %d commands", nrw, nro, int(command.MaxID))
+	t.Logf("readwrite allows %d, readwrite-strict %d, readonly %d of %d commands", napps, nrw, nro, int(command.MaxID))
 	if full.Allowed(nil) || rw.Allowed(nil) {
 		t.Error("an unknown command is allowed")
 	}

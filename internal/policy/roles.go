@@ -7,12 +7,28 @@ func roleFull() bitset {
 	return selectCommands(func(*command.Command) bool { return true })
 }
 
-// roleReadWrite allows the data commands: nothing in @admin or @dangerous
-// (server administration, FLUSHALL/FLUSHDB, KEYS, SORT, INFO, ...), and
-// nothing the shared-upstream isolation always refuses (scripts and
-// functions, MOVE, MEMORY, ...), so the role means the same on a dedicated
-// and on a shared upstream. Rules can add commands back.
+// roleReadWrite is what applications need (measured with Celery, RQ,
+// Sidekiq, BullMQ, redis-py's Lock, go-redis and ioredis; see
+// docs/policy.md): every command outside @admin, which brings INFO,
+// FLUSHDB, FLUSHALL, KEYS, SORT and scripts along, plus CLIENT LIST. On a
+// shared upstream the isolation still decides on top: INFO and CLIENT LIST
+// are filtered, FLUSHALL becomes FLUSHDB, SWAPDB/MOVE/MIGRATE are refused,
+// and scripts run only with a per-tenant upstream user.
 func roleReadWrite() bitset {
+	clientList := command.ByName("client|list")
+	return selectCommands(func(c *command.Command) bool {
+		return c.Categories&command.CatAdmin == 0 || c == clientList
+	})
+}
+
+// roleReadWriteStrict allows the data commands only: nothing in @admin or
+// @dangerous (server administration, FLUSHALL/FLUSHDB, KEYS, SORT, INFO,
+// ...), and nothing the shared-upstream isolation refuses without a
+// per-tenant upstream user (scripts and functions, MOVE, MEMORY, ...), so
+// the role means the same on a dedicated and on a shared upstream. It was
+// readwrite before readwrite followed what applications send. Rules can
+// add commands back.
+func roleReadWriteStrict() bitset {
 	return selectCommands(func(c *command.Command) bool {
 		return c.Categories&(command.CatAdmin|command.CatDangerous) == 0 && !alwaysDenied(c)
 	})

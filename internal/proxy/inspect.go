@@ -372,7 +372,7 @@ func (in *inspector) injectLogin() {
 
 // isolate applies the shared-upstream rules to an allowed command.
 func (in *inspector) isolate(raw []byte, c *command.Command, args [][]byte) {
-	act, msg := policy.Isolate(c, args, in.db)
+	act, msg := policy.IsolateIn(c, args, policy.Scope{DB: in.db, TenantUser: in.route.TenantUser})
 	if in.inMulti && needsReplyRewrite(act, c) {
 		// Inside MULTI the reply is +QUEUED and the real one arrives inside
 		// EXEC's array, out of reach of the filter: refuse rather than leak.

@@ -42,6 +42,7 @@ func (s *Server) inspect(cn *conn, up *upstream.Conn, lg *login) {
 		in.reauthEvery = route.ReauthEvery
 		in.nextReauth = time.Now().Add(jitter(route.ReauthEvery))
 	}
+	cn.sess.inspector.Store(in) // PUBSUB NUMPAT counts the tenant's sessions' patterns (numpat.go)
 	in.gate = s.fair.Gate(lg.id.Tenant, route.Limits)
 	in.cr = newSockReader(cn.c, s.bufs, cn.buf)
 	in.cr.limitRequests(s.reqMem, int(lim.ClientQueryBufferLimit))

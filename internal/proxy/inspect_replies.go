@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/redoubt-proxy/redoubt/internal/policy"
 	"github.com/redoubt-proxy/redoubt/internal/resp"
 	"github.com/redoubt-proxy/redoubt/internal/upstream"
 )
@@ -281,17 +282,15 @@ func isError(v resp.Value) bool { return v.Type == resp.TypeError || v.Type == r
 
 func isQueued(v resp.Value) bool { return v.Type == resp.TypeSimple && string(v.Str) == "QUEUED" }
 
-// filterInfo keeps only the pinned DB's line in INFO's keyspace section.
+// filterInfo sanitizes an INFO reply for a shared tenant (policy.SanitizeInfo:
+// only fields that tell nothing about other tenants or the host, and only
+// the pinned DB's keyspace line). A verbatim string keeps its "txt:" prefix.
 func (in *inspector) filterInfo(v resp.Value) []byte {
-	keep := []byte(fmt.Sprintf("db%d:", in.db))
-	var out []byte
-	for _, line := range bytes.SplitAfter(v.Str, []byte("\n")) {
-		if bytes.HasPrefix(line, []byte("db")) && !bytes.HasPrefix(line, keep) {
-			continue
-		}
-		out = append(out, line...)
+	body, prefix := v.Str, []byte(nil)
+	if v.Type == resp.TypeVerbatim && len(body) >= 4 {
+		prefix, body = body[:4], body[4:]
 	}
-	return appendString(nil, v.Type, out)
+	return appendString(nil, v.Type, append(append([]byte(nil), prefix...), policy.SanitizeInfo(body, in.db)...))
 }
 
 // filterClientList keeps only the lines of this tenant's own upstream

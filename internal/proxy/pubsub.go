@@ -91,11 +91,9 @@ func (in *inspector) pubsub(c *command.Command, args [][]byte) {
 		in.send(xPubSub, out...)
 	case "pubsub|numpat":
 		// The server's figure counts every tenant's patterns; answer with
-		// this connection's own instead of leaking others' activity.
-		in.mu.Lock()
-		n := len(in.subs[subPattern])
-		in.mu.Unlock()
-		in.local(resp.AppendInt(nil, int64(n)))
+		// the tenant's own (all its sessions on this upstream) instead of
+		// leaking others' activity.
+		in.local(resp.AppendInt(nil, int64(in.tenantPatterns())))
 	default:
 		in.deny("ERR '" + c.Name + "' is not supported through redoubt on a shared upstream")
 	}

@@ -32,6 +32,10 @@ type Session struct {
 	kill   func()
 	closed bool
 	reason string
+
+	// inspector is the inspecting relay of the session, if any (PUBSUB
+	// NUMPAT counts the patterns of all a tenant's sessions).
+	inspector atomic.Pointer[inspector]
 }
 
 // Identity is nil until the session has logged in.

@@ -18,7 +18,20 @@ type CredsFunc func(upstreamName string, a model.UpstreamAuth) (upstream.Credent
 // Build turns a merged snapshot into a directory. It reads nothing but the
 // snapshot: which source a tenant came from does not matter here.
 func Build(snap *model.Snapshot, creds CredsFunc, now func() time.Time) (*Directory, error) {
-	return BuildFrom(nil, snap, creds, now)
+	return BuildWith(snap, Options{Creds: creds, Now: now})
+}
+
+// Options are Build's inputs besides the snapshot.
+type Options struct {
+	// Prev is the directory in force: what it built for unchanged
+	// upstreams and tenants is reused (nil: build all).
+	Prev  *Directory
+	Creds CredsFunc
+	Now   func() time.Time
+	// Managed gives the logins of managed per-tenant upstream users
+	// (tenant_users: managed); nil (redoubt check) leaves such tenants
+	// on the upstream's own login, with scripts refused.
+	Managed ManagedCredsFunc
 }
 
 // BuildFrom is Build reusing what prev built for upstreams and tenants that
@@ -27,6 +40,12 @@ func Build(snap *model.Snapshot, creds CredsFunc, now func() time.Time) (*Direct
 // map inserts, not a new route per tenant. prev nil builds everything; a
 // file reload passes nil so CA files are read again.
 func BuildFrom(prev *Directory, snap *model.Snapshot, creds CredsFunc, now func() time.Time) (*Directory, error) {
+	return BuildWith(snap, Options{Prev: prev, Creds: creds, Now: now})
+}
+
+// BuildWith is Build with every option.
+func BuildWith(snap *model.Snapshot, o Options) (*Directory, error) {
+	prev, creds, now := o.Prev, o.Creds, o.Now
 	if creds == nil {
 		creds = func(_ string, a model.UpstreamAuth) (upstream.Credentials, error) {
 			return upstream.StaticCreds(configAuth(a)), nil
@@ -61,7 +80,8 @@ func BuildFrom(prev *Directory, snap *model.Snapshot, creds CredsFunc, now func(
 		}
 		lim := routeLimits(snap.EffectiveLimits(mt))
 		sig := tenantSig{target: targets[mt.Upstream], db: mt.PinnedDB(), role: mt.Role, rules: mt.Commands,
-			pass: snap.PassThrough(mt), shared: snap.Isolated(mt), endAt: endAt, source: mt.Source, limits: lim}
+			pass: snap.PassThrough(mt), shared: snap.Isolated(mt), endAt: endAt, source: mt.Source, limits: lim,
+			upUser: mt.UpstreamUser, upPass: mt.UpstreamPassword}
 		if prev != nil {
 			if old, ok := prev.byName[mt.Name]; ok && old.sig == sig && sameCreds(old.creds, mt.Credentials) {
 				tenants = append(tenants, old) // immutable: safe to share
@@ -90,7 +110,11 @@ func BuildFrom(prev *Directory, snap *model.Snapshot, creds CredsFunc, now func(
 		if r.Target == nil {
 			return nil, fmt.Errorf("tenant %s: unknown upstream %q", mt.Name, mt.Upstream)
 		}
-		iamTimers(r, snap.Upstreams[mt.Upstream].Auth)
+		u := snap.Upstreams[mt.Upstream]
+		iamTimers(r, u.Auth)
+		if err := withTenantUser(r, u, mt, creds, o.Managed); err != nil {
+			return nil, err
+		}
 		t := &Tenant{Name: mt.Name, Source: mt.Source, Route: r, endAtExpiry: endAt, sig: sig}
 		for _, c := range mt.Credentials {
 			t.creds = append(t.creds, credential{id: c.ID, digest: c.Digest, expires: c.ExpiresAt})
@@ -126,7 +150,10 @@ type tenantSig struct {
 	pass, shared bool
 	endAt        bool
 	source       string
-	limits       limit.Limits // effective: a change of a default changes it too
+	// The tenant's own upstream login (tenant_users: provided); the mode
+	// itself is the upstream's, so a change of it is a new target.
+	upUser, upPass string
+	limits         limit.Limits // effective: a change of a default changes it too
 }
 
 func sameCreds(built []credential, m []model.Credential) bool {

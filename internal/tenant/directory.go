@@ -49,6 +49,10 @@ type Route struct {
 	// ReauthEvery is how often inspected sessions log in again in place
 	// (AWS IAM's 12-hour ceiling); 0 = never.
 	ReauthEvery time.Duration
+	// TenantUser: sessions log in upstream as the tenant's own ACL user
+	// (upstreams.NAME.tenant_users), whose rules keep scripts in its DB, so
+	// the isolation allows scripts (Target.Creds is that user's login).
+	TenantUser bool
 	// MaxAge closes pass-through sessions, which cannot log in again in
 	// place, at a jittered age in [MaxAge-30m, MaxAge]; 0 = never.
 	MaxAge time.Duration
@@ -307,5 +311,5 @@ func (t *Tenant) credential(id string) (*credential, bool) {
 func sameRoute(a, b *Route) bool {
 	return a.Target.Address == b.Target.Address && a.Target.Name == b.Target.Name &&
 		a.DB == b.DB && a.PassThrough == b.PassThrough && a.Shared == b.Shared &&
-		a.Role == b.Role && a.Rules == b.Rules
+		a.Role == b.Role && a.Rules == b.Rules && a.TenantUser == b.TenantUser
 }

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -50,9 +51,39 @@ type Conn struct {
 	ClientID int64
 }
 
+// Repairer is implemented by Credentials that can fix a refused login
+// (managed per-tenant users: the upstream restarted without them).
+type Repairer interface {
+	// Repair fixes the login unless that was done after since (when the
+	// failed attempt began): many sessions fail at once after a restart.
+	Repair(ctx context.Context, since time.Time) error
+}
+
+// errLoginRefused marks an AUTH or HELLO AUTH the upstream refused
+// (WRONGPASS, NOAUTH, ...).
+var errLoginRefused = errors.New("login refused")
+
 // Dial connects to t, logs in and selects the DB. Every failure is wrapped
 // with context for the log; callers show clients only ErrUnavailable.
+// When the login is refused and t's credentials are a Repairer, they are
+// repaired and the dial is tried once more.
 func Dial(ctx context.Context, t *Target, opts LoginOptions) (*Conn, error) {
+	start := time.Now()
+	c, err := dialOnce(ctx, t, opts)
+	if err == nil || !errors.Is(err, errLoginRefused) {
+		return c, err
+	}
+	r, ok := t.Creds.(Repairer)
+	if !ok {
+		return nil, err
+	}
+	if rerr := r.Repair(ctx, start); rerr != nil {
+		return nil, fmt.Errorf("%w (repair: %v)", err, rerr)
+	}
+	return dialOnce(ctx, t, opts)
+}
+
+func dialOnce(ctx context.Context, t *Target, opts LoginOptions) (*Conn, error) {
 	timeout := t.DialTimeout
 	if timeout <= 0 {
 		timeout = 5 * time.Second
@@ -181,7 +212,11 @@ func login(ctx context.Context, conn net.Conn, t *Target, opts LoginOptions) (*C
 		}
 		if v.Type == '-' || v.Type == '!' {
 			// The upstream may echo what it was sent, the password too.
-			return nil, fmt.Errorf("upstream %s refused %s: %s", t.Name, step, RedactReply(v.Str, user, pass, opts.ClientName, helloName(opts.Hello)))
+			msg := RedactReply(v.Str, user, pass, opts.ClientName, helloName(opts.Hello))
+			if (step == "auth" || step == "hello") && (bytes.HasPrefix(v.Str, []byte("WRONGPASS")) || bytes.HasPrefix(v.Str, []byte("NOAUTH"))) {
+				return nil, fmt.Errorf("upstream %s refused %s: %s: %w", t.Name, step, msg, errLoginRefused)
+			}
+			return nil, fmt.Errorf("upstream %s refused %s: %s", t.Name, step, msg)
 		}
 		if step == "id" {
 			uc.ClientID = v.Int

@@ -184,7 +184,7 @@ func TestCoreRedisCLI(t *testing.T) {
 		{"pass-through set", []string{"-a", bobSecret, "SET", "cli", "1"}, "OK"},
 		{"pass-through get", []string{"-a", bobSecret, "GET", "cli"}, "1"},
 		{"inspected with user", []string{"--user", "alice", "--pass", aliceSecret, "INCR", "cli"}, "1"},
-		{"inspected refused", []string{"-a", aliceSecret, "FLUSHALL"}, "NOPERM"},
+		{"inspected refused", []string{"-a", aliceSecret, "CONFIG", "GET", "maxmemory"}, "NOPERM"},
 		{"no auth", []string{"GET", "cli"}, "NOAUTH"},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {

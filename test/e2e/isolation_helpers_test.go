@@ -28,7 +28,7 @@ import (
 const (
 	isoDBAlice    = 3
 	isoDBCarol    = 4
-	isoDBReadW    = 6 // rita, role readwrite
+	isoDBReadW    = 6 // rita, role readwrite-strict
 	isoDBReadO    = 7 // rosa, role readonly
 	isoDBCustom   = 8 // cora, role readonly with commands "+set"
 	isoRedisPass  = "upstream-pass-0123456789"
@@ -89,7 +89,7 @@ upstreams:
 tenants:
   - {name: alice, secret_env: ALICE_ISO_SECRET, upstream: shared, db: %d, role: full}
   - {name: carol, secret_env: CAROL_ISO_SECRET, upstream: shared, db: %d, role: full}
-  - {name: rita, secret_env: RITA_ISO_SECRET, upstream: shared, db: %d, role: readwrite}
+  - {name: rita, secret_env: RITA_ISO_SECRET, upstream: shared, db: %d, role: readwrite-strict}
   - {name: rosa, secret_env: ROSA_ISO_SECRET, upstream: shared, db: %d, role: readonly}
   - {name: cora, secret_env: CORA_ISO_SECRET, upstream: shared, db: %d, role: readonly, commands: "+set"}
 `, e.addr, e.admin, e.srv.Addr, isoDBAlice, isoDBCarol, isoDBReadW, isoDBReadO, isoDBCustom)
