@@ -31,17 +31,20 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 # Demo secrets: random per run, passed through the environment.
 export DEMO_APP_SECRET="app-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export DEMO_RO_SECRET="ro-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export REDOUBT_ADMIN_TOKEN="admin-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 cat > "$DIR/redoubt.yaml" <<YAML
 listen:
   - address: 127.0.0.1:$PLAIN_PORT
   - address: 127.0.0.1:$TLS_PORT
     tls: {cert_file: $DIR/server.pem, key_file: $DIR/server-key.pem}
-admin: {address: 127.0.0.1:$ADMIN_PORT}
+admin: {address: 127.0.0.1:$ADMIN_PORT, token_env: REDOUBT_ADMIN_TOKEN}
+store: {path: $DIR/redoubt.db}
 upstreams:
   main: {address: 127.0.0.1:$REDIS_PORT}
 tenants:
-  - {name: app, secret_env: DEMO_APP_SECRET, upstream: main, db: 1, role: readwrite}
-  - {name: viewer, secret_env: DEMO_RO_SECRET, upstream: main, db: 1, role: readonly}
+  # viewer reads app's data on purpose: both opt in to sharing DB 1
+  - {name: app, secret_env: DEMO_APP_SECRET, upstream: main, db: 1, role: readwrite, share_db: true}
+  - {name: viewer, secret_env: DEMO_RO_SECRET, upstream: main, db: 1, role: readonly, share_db: true}
 YAML
 "$BIN" check --config "$DIR/redoubt.yaml"
 echo "== starting redoubt"
@@ -65,6 +68,16 @@ echo "== over TLS"
 run redis-cli -p "$TLS_PORT" --tls --cacert "$DIR/server.pem" --no-auth-warning --user app --pass "$DEMO_APP_SECRET" GET greeting
 echo "== what redis itself sees (DB 1 holds the key, DB 0 is empty)"
 run redis-cli -p "$REDIS_PORT" INFO keyspace
+echo "== a tenant and a credential made at run time, through the admin API"
+export REDOUBT_ADMIN="http://127.0.0.1:$ADMIN_PORT"
+run "$BIN" tenant put billing --upstream main --db 7
+ISSUED=$("$BIN" credential issue billing --id demo --ttl 1h --json)
+BILLING_SECRET=$(printf '%s' "$ISSUED" | sed -n 's/.*"secret":"\([^"]*\)".*/\1/p')
+echo "  credential demo of tenant billing issued (its secret is shown once; kept in \$BILLING_SECRET)"
+run "${CLI[@]}" --user billing --pass "$BILLING_SECRET" SET invoice 42
+run "$BIN" tenant list
+run "$BIN" credential revoke billing demo
+run "${CLI[@]}" --user billing --pass "$BILLING_SECRET" GET invoice
 echo "== metrics: curl -s 127.0.0.1:$ADMIN_PORT/metrics | grep ^redoubt_"
 curl -s "127.0.0.1:$ADMIN_PORT/metrics" 2>/dev/null | grep '^redoubt_' | head -8 | sed 's/^/  /' || true
 cat <<MSG
@@ -73,7 +86,9 @@ redoubt is running. Try it yourself:
   export DEMO_APP_SECRET=$DEMO_APP_SECRET
   redis-cli -p $PLAIN_PORT --user app --pass \$DEMO_APP_SECRET
   redis-cli -p $TLS_PORT --tls --cacert $DIR/server.pem --user app --pass \$DEMO_APP_SECRET
-  curl -s 127.0.0.1:$ADMIN_PORT/sessions     (live sessions)
+  export REDOUBT_ADMIN_TOKEN=$REDOUBT_ADMIN_TOKEN REDOUBT_ADMIN=http://127.0.0.1:$ADMIN_PORT
+  $BIN tenant list; $BIN credential issue billing --ttl 8h   (the admin API)
+  curl -s -H "Authorization: Bearer \$REDOUBT_ADMIN_TOKEN" 127.0.0.1:$ADMIN_PORT/v1/sessions
   tail -f $DIR/redoubt.log                    (audit events, never a secret)
 Press Ctrl-C to stop and clean up.
 MSG

@@ -62,6 +62,14 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		defer b.Close()
 		sources, st = append(sources, b), b
 	}
+	brk, err := openBroker(cfg, log)
+	if err != nil {
+		return configErr(err)
+	}
+	if brk != nil {
+		defer brk.Close()
+		sources = append(sources, brk.Source())
+	}
 	srv := proxy.New(proxy.Options{Logger: log, Directory: tenant.NewDirectory(nil, nil), Limits: cfg.Limits})
 	users := tenantuser.New(log) // managed per-tenant upstream users
 	plane := controlplane.New(controlplane.Options{
@@ -86,13 +94,15 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 			for _, key := range startOnlyLimitsChanged(cfg.Limits, fc.Limits) {
 				log.Warn("limits." + key + " changed; it takes effect at the next restart")
 			}
-			return srv.Reload(s.Directory, fc.Limits)
+			return srv.Swap(s.Directory, fc.Limits)
 		},
 		Sweep: func(s *controlplane.State) int {
-			return srv.Registry().CloseWhere(func(id *tenant.Identity) bool {
-				ok, why := s.Directory.Check(id)
-				return !ok && why == "expired"
-			}, "expired")
+			return srv.Registry().CloseEach(func(id *tenant.Identity) (bool, string) {
+				if ok, why := s.Directory.Check(id); !ok && why == "expired" {
+					return false, why
+				}
+				return true, ""
+			})
 		},
 	})
 	if _, err := plane.Load(ctx); err != nil {
@@ -116,6 +126,15 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		}
 		defer a.Close()
 		log.Info("admin listening", "address", a.Addr())
+	}
+	if brk != nil {
+		brk.Attach(plane)
+		bs, err := listenBroker(brk, cfg.Broker)
+		if err != nil {
+			return runtimeErr(err)
+		}
+		defer bs.Close()
+		log.Info("service broker listening", "address", bs.Addr())
 	}
 	go plane.Run(ctx)
 	go watchCerts(ctx, log, certs)

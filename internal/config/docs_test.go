@@ -22,7 +22,7 @@ func TestDocumentedExamplesAreValid(t *testing.T) {
 	)
 	env := fakeEnv{}
 	for _, v := range []string{"REDIS_PASSWORD", "BOB_REDIS_PASSWORD", "CAROL_SECRET", "BOB_SECRET",
-		"SHARED_SECRET", "APP_SECRET"} {
+		"SHARED_SECRET", "APP_SECRET", "REDOUBT_ADMIN_TOKEN", "CAROL_CI_SECRET"} {
 		env[v] = "value-of-" + v
 	}
 	env["REDOUBT_TOKEN_KEY_K1"] = strings.Repeat("1", 32)

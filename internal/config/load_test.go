@@ -36,7 +36,7 @@ func TestParseDecodeErrors(t *testing.T) {
 		{
 			desc:  "unknown top-level key lists known keys",
 			yaml:  minimalYAML + "frobnicate: true\n",
-			want:  []string{"line 11: frobnicate: unknown key (known keys: admin, limits, listen, log, store, tenants, tokens, upstreams)"},
+			want:  []string{"line 11: frobnicate: unknown key (known keys: admin, broker, limits, listen, log, store, tenants, tokens, upstreams)"},
 			count: 1,
 		},
 		{

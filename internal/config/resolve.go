@@ -71,6 +71,7 @@ func (c *Config) Resolve(lookupEnv func(string) (string, bool)) error {
 		}
 	}
 	c.resolveControlPlane(&p, lookupEnv)
+	c.resolveBroker(&p, lookupEnv)
 	return p.err()
 }
 

@@ -16,6 +16,7 @@ type Config struct {
 	Limits    Limits              `yaml:"limits"`
 	Log       Log                 `yaml:"log"`
 	Store     Store               `yaml:"store"`
+	Broker    *Broker             `yaml:"broker"` // Open Service Broker; nil = off
 }
 
 // Listener is one client-facing socket.

@@ -2,7 +2,6 @@ package controlplane
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -116,5 +115,3 @@ func stampOf(path string) fileStamp {
 	}
 	return fileStamp{fi.ModTime(), fi.Size()}
 }
-
-var errNoStore = errors.New("no store configured (store.path)")

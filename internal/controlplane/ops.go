@@ -16,7 +16,7 @@ import (
 
 // ErrNoStore: the admin API was asked to change something, and no store
 // is configured to keep it.
-var ErrNoStore = errNoStore
+var ErrNoStore = errors.New("no store configured (store.path)")
 
 // SourceError: the tenant is defined by a source of higher precedence
 // (the file), which the admin API does not change.

@@ -211,10 +211,18 @@ func (p *Plane) refreshLocked(ctx context.Context, i int, why string) {
 		p.log.Error("reload refused, keeping the running configuration", "source", s.Name(), "why", why, "err", err)
 		return
 	}
+	if part.Version != 0 && p.loaded[i] && part.Version == p.parts[i].Part.Version {
+		return // already merged (an API call refreshed it before this signal)
+	}
+	prevPart, prevLoaded := p.parts[i].Part, p.loaded[i]
 	p.parts[i].Part, p.loaded[i] = part, true
 	// A file reload builds everything anew (CA files are read again);
 	// other changes reuse what did not change.
 	if _, err := p.rebuildLocked(s.Name()+" "+why, s.Name() != model.SourceFile); err != nil {
+		// The part that could not be built is not kept: the next change
+		// of another source must not trip over it again.
+		p.parts[i].Part, p.loaded[i] = prevPart, prevLoaded
+		p.metrics.sourceErrors.Add(1)
 		p.log.Error("reload refused, keeping the running configuration", "source", s.Name(), "why", why, "err", err)
 	}
 }
@@ -233,11 +241,10 @@ func (p *Plane) rebuildLocked(why string, reuse bool) (*State, error) {
 	if cur := p.cur.Load(); cur != nil && reuse {
 		prev = cur.Directory
 	}
-	dir, err := tenant.BuildWith(snap, tenant.Options{Prev: prev, Creds: p.o.Creds, Now: p.o.Now, Managed: p.o.Managed})
+	dir, err := tenant.BuildWith(snap, tenant.Options{Prev: prev, Usage: &p.usage, Creds: p.o.Creds, Now: p.o.Now, Managed: p.o.Managed})
 	if err != nil {
 		return nil, err
 	}
-	dir.WithUsage(&p.usage)
 	st := &State{Snapshot: snap, Directory: dir, Built: p.o.Now()}
 	p.cur.Store(st)
 	closed := 0

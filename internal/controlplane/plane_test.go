@@ -13,6 +13,7 @@ import (
 	"github.com/redoubt-proxy/redoubt/internal/model"
 	"github.com/redoubt-proxy/redoubt/internal/store"
 	"github.com/redoubt-proxy/redoubt/internal/tenant"
+	"github.com/redoubt-proxy/redoubt/internal/upstream"
 )
 
 const fileHead = `
@@ -184,5 +185,30 @@ func TestRevokeOneCredential(t *testing.T) {
 		if ok, why := after.Check(o); !ok {
 			t.Fatalf("session %d of credential %s/%s ended: %s", i, o.Tenant, o.CredentialID, why)
 		}
+	}
+}
+
+// A file that validates but cannot be built (here: upstream credentials
+// that cannot be had, as AWS IAM without AWS credentials) is refused; a
+// store change afterwards builds on the last good file, not on it.
+func TestPlaneRefusedBuildIsForgotten(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, fileHead)
+	e.plane.o.Creds = func(name string, a model.UpstreamAuth) (upstream.Credentials, error) {
+		if name == "nocreds" {
+			return nil, errors.New("no credentials for this upstream")
+		}
+		return nil, nil
+	}
+	os.WriteFile(e.path, []byte(strings.Replace(fileHead, "upstreams:\n", "upstreams:\n  nocreds: {address: 127.0.0.1:6391}\n", 1)), 0o600)
+	e.plane.Refresh(ctx, 0, "test")
+	if _, ok := e.plane.Current().Snapshot.Upstreams["nocreds"]; ok {
+		t.Fatal("the refused file is in force")
+	}
+	if _, err := e.plane.PutTenant(ctx, model.Tenant{Name: "s", Upstream: "main", DB: one(7)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.plane.Current().Snapshot.Upstreams["nocreds"]; ok || e.tenants() != "filer@file,s@store" {
+		t.Fatalf("a store change brought the refused file back: %s", e.tenants())
 	}
 }

@@ -119,3 +119,26 @@ func TestMergeCredentials(t *testing.T) {
 		}
 	}
 }
+
+func TestFreeDB(t *testing.T) {
+	up := ups("main", "127.0.0.1:1", "alias", "127.0.0.1:1", "solo", "127.0.0.1:2", "tiny", "127.0.0.1:3")
+	tiny := up["tiny"]
+	tiny.MaxDB = 1
+	up["tiny"] = tiny
+	s := Merge([]SourcePart{{SourceFile, Part{Upstreams: up, Tenants: []Tenant{
+		{Name: "a", Upstream: "main", DB: db(0), Role: RoleReadWrite},
+		{Name: "b", Upstream: "alias", DB: db(1), Role: RoleReadWrite},
+		{Name: "c", Upstream: "solo", Role: RoleFull},
+		{Name: "d", Upstream: "tiny", DB: db(0), Role: RoleReadWrite},
+		{Name: "e", Upstream: "tiny", DB: db(1), Role: RoleReadWrite},
+	}}}}, Checks{})
+	for _, tc := range []struct {
+		upstream string
+		want     int
+		ok       bool
+	}{{"main", 2, true}, {"alias", 2, true}, {"solo", 0, false}, {"tiny", 0, false}, {"nope", 0, false}} {
+		if got, ok := s.FreeDB(tc.upstream); got != tc.want || ok != tc.ok {
+			t.Errorf("FreeDB(%s) = %d %v, want %d %v", tc.upstream, got, ok, tc.want, tc.ok)
+		}
+	}
+}

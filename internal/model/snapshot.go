@@ -141,3 +141,21 @@ func (s *Snapshot) Names() []string {
 	sort.Strings(out)
 	return out
 }
+
+// FreeDB returns the lowest DB index on the named upstream's server that
+// no tenant uses (for the service broker's provisioning), or false when
+// every index up to the upstream's max_db is taken, the upstream is
+// unknown, or a tenant without db holds the whole server.
+func (s *Snapshot) FreeDB(upstream string) (int, bool) {
+	u, ok := s.Upstreams[upstream]
+	g := s.group(upstream)
+	if !ok || g == nil || len(g.noDB) > 0 {
+		return 0, false
+	}
+	for db := 0; db <= u.MaxDB; db++ {
+		if _, taken := g.byDB[db]; !taken {
+			return db, true
+		}
+	}
+	return 0, false
+}

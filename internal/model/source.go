@@ -51,6 +51,10 @@ type Part struct {
 	Revoked []string
 	// Problems are entries the source skipped while reading.
 	Problems []Problem
+	// Version, when not 0, identifies the source's content (a store's
+	// write counter, an etcd revision): a Load that returns the version
+	// already merged is not merged again.
+	Version uint64
 }
 
 // Problem is one entry left out of a snapshot, and why. It is logged and

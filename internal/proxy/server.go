@@ -241,18 +241,6 @@ func (s *Server) acceptLoop(ctx context.Context, l net.Listener, name string, tc
 	}
 }
 
-// Reload swaps in a new directory and limits, then ends the live sessions
-// whose credential was revoked or whose tenant or route changed.
-func (s *Server) Reload(dir *tenant.Directory, lim config.Limits) int {
-	s.dir.Store(dir)
-	s.lim.Store(&lim)
-	s.setConnLimits(&lim)
-	s.throttle.configure(lim.AuthFailPerAddr, lim.AuthFailWindow.D())
-	s.reloadLimits(lim)
-	s.reqMem.setLimit(requestBudget(&lim))
-	return s.reg.CloseWhere(func(id *tenant.Identity) bool { return !dir.StillValid(id) }, "revoked")
-}
-
 // audit writes one audit event; never pass a secret here.
 func (s *Server) audit(sess *Session, event string, attrs ...any) {
 	if !s.log.Enabled(context.Background(), slog.LevelInfo) {

@@ -28,6 +28,7 @@ type Bolt struct {
 	notify model.Notify
 
 	mu       sync.RWMutex
+	version  uint64 // bumped by every write (Part.Version)
 	tenants  map[string]model.Tenant
 	problems []model.Problem // records that did not decode
 }
@@ -52,7 +53,7 @@ func Open(path string) (b *Bolt, err error) {
 	case err != nil:
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
-	b = &Bolt{db: db, path: path, notify: model.NewNotify(), tenants: map[string]model.Tenant{}}
+	b = &Bolt{db: db, path: path, notify: model.NewNotify(), tenants: map[string]model.Tenant{}, version: 1}
 	if err := db.Update(func(tx *bolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(bucketTenants)
 		return err
@@ -95,7 +96,8 @@ func (b *Bolt) Changed() <-chan struct{} { return b.notify }
 func (b *Bolt) Load(context.Context) (model.Part, error) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	p := model.Part{Tenants: make([]model.Tenant, 0, len(b.tenants)), Problems: append([]model.Problem(nil), b.problems...)}
+	p := model.Part{Tenants: make([]model.Tenant, 0, len(b.tenants)), Problems: append([]model.Problem(nil), b.problems...),
+		Version: b.version}
 	// No copies: a tenant value in b.tenants is never changed in place
 	// (change replaces it), so the part may share its slices. Merge sorts.
 	for _, t := range b.tenants {
@@ -203,6 +205,7 @@ func (b *Bolt) Import(ts []model.Tenant) error {
 		t.Source = model.SourceStore
 		b.tenants[t.Name] = t
 	}
+	b.version++
 	b.notify.Signal()
 	return nil
 }
@@ -241,6 +244,7 @@ func (b *Bolt) change(name string, f func(old *model.Tenant) (*model.Tenant, err
 	} else {
 		b.tenants[name] = *nt
 	}
+	b.version++
 	b.notify.Signal()
 	return nil
 }

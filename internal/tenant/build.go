@@ -23,9 +23,12 @@ func Build(snap *model.Snapshot, creds CredsFunc, now func() time.Time) (*Direct
 
 // Options are Build's inputs besides the snapshot.
 type Options struct {
-	// Prev is the directory in force: what it built for unchanged
-	// upstreams and tenants is reused (nil: build all).
-	Prev  *Directory
+	// Prev is the directory in force: what it built for unchanged upstreams
+	// and tenants is reused, and its Usage handed on (nil: build all).
+	Prev *Directory
+	// Usage records when each credential last logged in (nil: not
+	// recorded, unless Prev has one).
+	Usage *Usage
 	Creds CredsFunc
 	Now   func() time.Time
 	// Managed gives the logins of managed per-tenant upstream users
@@ -45,7 +48,10 @@ func BuildFrom(prev *Directory, snap *model.Snapshot, creds CredsFunc, now func(
 
 // BuildWith is Build with every option.
 func BuildWith(snap *model.Snapshot, o Options) (*Directory, error) {
-	prev, creds, now := o.Prev, o.Creds, o.Now
+	prev, creds, now, usage := o.Prev, o.Creds, o.Now, o.Usage
+	if usage == nil && prev != nil {
+		usage = prev.usage
+	}
 	if creds == nil {
 		creds = func(_ string, a model.UpstreamAuth) (upstream.Credentials, error) {
 			return upstream.StaticCreds(configAuth(a)), nil
@@ -79,11 +85,9 @@ func BuildWith(snap *model.Snapshot, o Options) (*Directory, error) {
 			endAt = *mt.EndSessionsAtExpiry
 		}
 		lim := routeLimits(snap.EffectiveLimits(mt))
-		sig := tenantSig{target: targets[mt.Upstream], db: mt.PinnedDB(), role: mt.Role, rules: mt.Commands,
-			pass: snap.PassThrough(mt), shared: snap.Isolated(mt), endAt: endAt, source: mt.Source, limits: lim,
-			upUser: mt.UpstreamUser, upPass: mt.UpstreamPassword}
-		if prev != nil {
-			if old, ok := prev.byName[mt.Name]; ok && old.sig == sig && sameCreds(old.creds, mt.Credentials) {
+		sig := tenantSig{target: targets[mt.Upstream], pass: snap.PassThrough(mt), shared: snap.Isolated(mt), endAt: endAt, limits: lim}
+		if prev != nil && prev.usage == usage { // reused credentials keep their counters
+			if old, ok := prev.byName[mt.Name]; ok && old.sig == sig && old.from.Equal(mt) {
 				tenants = append(tenants, old) // immutable: safe to share
 				continue
 			}
@@ -115,9 +119,13 @@ func BuildWith(snap *model.Snapshot, o Options) (*Directory, error) {
 		if err := withTenantUser(r, u, mt, creds, o.Managed); err != nil {
 			return nil, err
 		}
-		t := &Tenant{Name: mt.Name, Source: mt.Source, Route: r, endAtExpiry: endAt, sig: sig}
+		t := &Tenant{Name: mt.Name, Source: mt.Source, Route: r, endAtExpiry: endAt, sig: sig, from: *mt}
 		for _, c := range mt.Credentials {
-			t.creds = append(t.creds, credential{id: c.ID, digest: c.Digest, expires: c.ExpiresAt})
+			bc := credential{id: c.ID, digest: c.Digest, expires: c.ExpiresAt}
+			if usage != nil {
+				bc.used = usage.counter(mt.Name, c.ID)
+			}
+			t.creds = append(t.creds, bc)
 		}
 		tenants = append(tenants, t)
 	}
@@ -132,6 +140,7 @@ func BuildWith(snap *model.Snapshot, o Options) (*Directory, error) {
 	d := NewDirectory(tenants, tv)
 	d.now = now
 	d.targets = built
+	d.usage = usage
 	return d, nil
 }
 
@@ -141,31 +150,14 @@ type builtTarget struct {
 	t    *upstream.Target
 }
 
-// tenantSig is everything a built tenant depends on besides its
-// credentials: equal signatures mean the old one can be reused.
+// tenantSig is what a built tenant depends on besides its own settings
+// (model.Tenant.Equal): its upstream's target and what the snapshot says
+// about it. Equal settings and signature: the old one can be reused.
 type tenantSig struct {
 	target       *upstream.Target
-	db           int
-	role, rules  string
 	pass, shared bool
 	endAt        bool
-	source       string
-	// The tenant's own upstream login (tenant_users: provided); the mode
-	// itself is the upstream's, so a change of it is a new target.
-	upUser, upPass string
-	limits         limit.Limits // effective: a change of a default changes it too
-}
-
-func sameCreds(built []credential, m []model.Credential) bool {
-	if len(built) != len(m) {
-		return false
-	}
-	for i := range m {
-		if built[i].id != m[i].ID || built[i].digest != m[i].Digest || !built[i].expires.Equal(m[i].ExpiresAt) {
-			return false
-		}
-	}
-	return true
+	limits       limit.Limits // effective: a change of a default changes it too
 }
 
 func buildTarget(name, address string, tc model.UpstreamTLS, a model.UpstreamAuth, dialTimeout time.Duration, creds CredsFunc) (*upstream.Target, error) {

@@ -7,9 +7,11 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/redoubt-proxy/redoubt/internal/limit"
+	"github.com/redoubt-proxy/redoubt/internal/model"
 	"github.com/redoubt-proxy/redoubt/internal/policy"
 	"github.com/redoubt-proxy/redoubt/internal/token"
 	"github.com/redoubt-proxy/redoubt/internal/upstream"
@@ -92,13 +94,15 @@ type Tenant struct {
 	creds  []credential
 	// endAtExpiry: sessions end when their credential expires.
 	endAtExpiry bool
-	sig         tenantSig // what it was built from (BuildFrom reuses it)
+	sig         tenantSig    // what it was built from (BuildFrom reuses it)
+	from        model.Tenant // the settings it was built from
 }
 
 type credential struct {
 	id      string
 	digest  [32]byte
-	expires time.Time // zero = never
+	expires time.Time     // zero = never
+	used    *atomic.Int64 // last login (Unix ns), from Usage; nil: not recorded
 }
 
 // credRef is one credential in the by-digest index.
@@ -113,7 +117,7 @@ type Directory struct {
 	byDigest map[[32]byte]credRef
 	tokens   TokenVerifier // nil when no tokens are configured
 	now      func() time.Time
-	usage    *Usage // nil: logins not recorded
+	usage    *Usage // nil: logins not recorded (BuildFrom hands it on)
 	targets  map[string]builtTarget
 }
 
@@ -229,8 +233,8 @@ func (d *Directory) secretIdentity(t *Tenant, i int) (*Identity, error) {
 	if !c.expires.IsZero() && !now.Before(c.expires) {
 		return nil, reject("credential " + c.id + " of tenant " + t.Name + " expired")
 	}
-	if d.usage != nil {
-		d.usage.touch(t.Name, c.id, now)
+	if c.used != nil {
+		c.used.Store(now.UnixNano())
 	}
 	id := &Identity{Tenant: t.Name, Route: t.Route, Method: "secret", SecretFP: c.digest, CredentialID: c.id}
 	if t.endAtExpiry {

@@ -8,21 +8,22 @@ import (
 
 // Usage remembers when each credential last logged in. One Usage lives as
 // long as the process and is handed to every directory built, so the
-// figures survive snapshot swaps. A login costs one map read and one
-// atomic store.
+// figures survive snapshot swaps. Each built credential holds its own
+// counter, so a login costs one atomic store and no map lookup.
 type Usage struct {
 	m sync.Map // usageKey -> *atomic.Int64 (Unix nanoseconds)
 }
 
 type usageKey struct{ tenant, cred string }
 
-func (u *Usage) touch(tenant, cred string, at time.Time) {
+// counter returns the last-use counter of a credential, made on first use.
+func (u *Usage) counter(tenant, cred string) *atomic.Int64 {
 	k := usageKey{tenant, cred}
 	v, ok := u.m.Load(k)
 	if !ok {
 		v, _ = u.m.LoadOrStore(k, new(atomic.Int64))
 	}
-	v.(*atomic.Int64).Store(at.UnixNano())
+	return v.(*atomic.Int64)
 }
 
 // LastUsed returns when a credential last logged in (zero: not since the
@@ -32,11 +33,9 @@ func (u *Usage) LastUsed(tenant, cred string) time.Time {
 	if !ok {
 		return time.Time{}
 	}
-	return time.Unix(0, v.(*atomic.Int64).Load())
-}
-
-// WithUsage makes d record logins in u. Call it before d is published.
-func (d *Directory) WithUsage(u *Usage) *Directory {
-	d.usage = u
-	return d
+	n := v.(*atomic.Int64).Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }

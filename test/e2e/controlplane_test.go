@@ -106,6 +106,7 @@ func TestControlPlaneCredentials(t *testing.T) {
 	if el := time.Since(issued); el < 1500*time.Millisecond {
 		t.Fatalf("expiring session ended after %v, before its expiry", el)
 	}
+	waitFor(t, 2*time.Second, "the expiry in the log", func() bool { return strings.Contains(g.Log.String(), "reason=expired") })
 	sb.send(respCmd("PING"))
 	sb.expect("+PONG\r\n")
 

@@ -88,6 +88,9 @@ tenants:
 		carol.send(respCmd("PING"))
 		carol.expect("+PONG\r\n")
 	}
+	if !strings.Contains(g.Log.String(), `reason="route changed"`) {
+		t.Error("the disconnect lines do not say the route changed")
+	}
 	bob = loggedIn(t, addr, "bob", bobSecret)
 	bob.send(respCmd("DBSIZE"))
 	bob.expect(":0\r\n") // DB 5, empty
