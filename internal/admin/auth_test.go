@@ -50,3 +50,30 @@ func TestAuthenticator(t *testing.T) {
 		})
 	}
 }
+
+// Token is the /ui/ login's check: the same token and subject as a bearer
+// header on /v1/, nothing else.
+func TestAuthenticatorToken(t *testing.T) {
+	a := NewAuthenticator("s3cret-token", false)
+	r := httptest.NewRequest("GET", "/v1/tenants", nil)
+	r.Header.Set("Authorization", "Bearer s3cret-token")
+	bearer, _ := a.Check(r)
+	if sub, ok := a.Token("s3cret-token"); !ok || sub != bearer || !strings.HasPrefix(sub, "token:") {
+		t.Errorf("right token: %q %v, want the bearer subject %q", sub, ok, bearer)
+	}
+	for _, tc := range []struct {
+		desc string
+		a    *Authenticator
+		tok  string
+	}{
+		{"wrong token", a, "s3cret-tokem"},
+		{"empty token", a, ""},
+		{"prefix of the token", a, "s3cret"},
+		{"no token configured", NewAuthenticator("", true), ""},
+		{"nil authenticator", nil, "s3cret-token"},
+	} {
+		if sub, ok := tc.a.Token(tc.tok); ok || sub != "" {
+			t.Errorf("%s: accepted as %q", tc.desc, sub)
+		}
+	}
+}

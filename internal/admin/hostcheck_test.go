@@ -17,7 +17,7 @@ import (
 // it listens on every interface, IP literals.
 func TestAdminChecksHost(t *testing.T) {
 	a, err := Start("127.0.0.1:0", proxy.New(proxy.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}),
-		slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Pprof: true})
+		slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Pprof: true, Auth: NewAuthenticator("admin-token", false)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,6 +40,9 @@ func TestAdminChecksHost(t *testing.T) {
 		{"end a session through rebinding", "DELETE", "/sessions/1", "attacker.example" + port, 403},
 		{"profiler through rebinding", "GET", "/debug/pprof/cmdline", "attacker.example" + port, 403},
 		{"non-loopback IP on a loopback-bound endpoint", "GET", "/healthz", "10.1.2.3" + port, 403},
+		{"the page's login form", "GET", "/ui/login", "localhost" + port, 200},
+		{"the page through rebinding", "GET", "/ui/login", "attacker.example" + port, 403},
+		{"the page's login through rebinding", "POST", "/ui/login", "attacker.example" + port, 403},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			req, err := http.NewRequest(tc.method, "http://"+a.Addr()+tc.path, nil)

@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"sort"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/redoubt-proxy/redoubt/internal/controlplane"
@@ -10,21 +12,33 @@ import (
 // planeCollector exports the control plane's figures and how many live
 // sessions use each credential (rotation: move clients, watch the old ID
 // drop to zero, revoke it). Labels are names and credential IDs, never a
-// secret.
+// secret. Tenants past admin.metrics_tenants share tenant="_other" as in
+// every other metric, and one scrape has at most maxCredentialSeries
+// (tenant, credential) pairs: the rest are summed under _other/_other.
 type planeCollector struct {
-	plane                             *controlplane.Plane
-	p                                 *proxy.Server
+	plane *controlplane.Plane
+	p     *proxy.Server
+	m     *Metrics
+	// list is the live sessions (the proxy's registry; a test feeds many).
+	list                              func() []proxy.Info
 	rebuilds, srcErrors, build, probs *prometheus.Desc
 	credSessions                      *prometheus.Desc
 }
 
-func newPlaneCollector(plane *controlplane.Plane, p *proxy.Server) *planeCollector {
+// maxCredentialSeries bounds redoubt_credential_sessions per scrape. A
+// gauge read at scrape time, so a pair past the bound moving to _other
+// between scrapes breaks no rate().
+const maxCredentialSeries = 1000
+
+func newPlaneCollector(plane *controlplane.Plane, p *proxy.Server, m *Metrics) *planeCollector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("redoubt_"+name, help, labels, nil)
 	}
 	return &planeCollector{
 		plane:        plane,
 		p:            p,
+		m:            m,
+		list:         p.Registry().List,
 		rebuilds:     d("snapshot_rebuilds_total", "Snapshots merged, built and swapped in."),
 		srcErrors:    d("source_errors_total", "Loads of a source that failed (its last good view was kept)."),
 		build:        d("snapshot_build_seconds", "How long the last merge, build and swap took."),
@@ -49,10 +63,35 @@ func (c *planeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	type key struct{ tenant, cred string }
 	n := map[key]int{}
-	for _, s := range c.p.Registry().List() {
+	for _, s := range c.list() {
 		if s.CredentialID != "" {
-			n[key{s.Tenant, s.CredentialID}]++
+			t := c.m.tenants.label(s.Tenant)
+			if t == Other {
+				n[key{Other, Other}]++
+			} else {
+				n[key{t, s.CredentialID}]++
+			}
 		}
+	}
+	if len(n) > maxCredentialSeries {
+		keys := make([]key, 0, len(n))
+		for k := range n {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool {
+			if keys[i].tenant != keys[j].tenant {
+				return keys[i].tenant < keys[j].tenant
+			}
+			return keys[i].cred < keys[j].cred
+		})
+		rest := 0
+		for _, k := range keys[maxCredentialSeries-1:] {
+			if k != (key{Other, Other}) {
+				rest += n[k]
+				delete(n, k)
+			}
+		}
+		n[key{Other, Other}] += rest
 	}
 	for k, v := range n {
 		ch <- prometheus.MustNewConstMetric(c.credSessions, prometheus.GaugeValue, float64(v), k.tenant, k.cred)

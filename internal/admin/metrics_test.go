@@ -2,6 +2,8 @@ package admin
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -9,16 +11,6 @@ import (
 
 	"github.com/redoubt-proxy/redoubt/internal/proxy"
 )
-
-// sessionsOnly feeds a fixed session list through the collector's session
-// metrics, so a scrape can be checked without arranging the list live.
-type sessionsOnly struct {
-	c    *collector
-	list []proxy.Info
-}
-
-func (s sessionsOnly) Describe(ch chan<- *prometheus.Desc) { s.c.Describe(ch) }
-func (s sessionsOnly) Collect(ch chan<- prometheus.Metric) { s.c.collectSessions(ch, s.list) }
 
 func TestMetricsOneTenantInTwoModes(t *testing.T) {
 	// A tenant whose route changed on reload has, until its old sessions
@@ -29,14 +21,24 @@ func TestMetricsOneTenantInTwoModes(t *testing.T) {
 		{ID: 3, Tenant: "alice", Upstream: "main", Mode: "inspected", BytesIn: 1, BytesOut: 1},
 		{ID: 4, Mode: "handshake", BytesIn: 7},
 	}
+	m := NewMetrics(100)
+	p := proxy.New(proxy.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	o := &Options{Version: "test", Upstreams: func() map[string]string { return nil }}
+	c := newCollector(p, m, o, newHealth(p, o))
+	c.list = func() []proxy.Info { return list }
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(sessionsOnly{c: newCollector(nil), list: list})
+	reg.MustRegister(c)
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatalf("scrape failed: %v", err)
 	}
 	var got []string
 	for _, mf := range mfs {
+		switch mf.GetName() {
+		case "redoubt_sessions", "redoubt_session_received_bytes", "redoubt_session_sent_bytes":
+		default:
+			continue
+		}
 		for _, m := range mf.GetMetric() {
 			var labels []string
 			for _, l := range m.GetLabel() {
@@ -46,8 +48,8 @@ func TestMetricsOneTenantInTwoModes(t *testing.T) {
 		}
 	}
 	want := []string{
-		"redoubt_session_bytes_in{tenant=alice,upstream=main} 16",
-		"redoubt_session_bytes_out{tenant=alice,upstream=main} 151",
+		"redoubt_session_received_bytes{tenant=alice,upstream=main} 16",
+		"redoubt_session_sent_bytes{tenant=alice,upstream=main} 151",
 		"redoubt_sessions{mode=inspected,tenant=alice,upstream=main} 2",
 		"redoubt_sessions{mode=pass-through,tenant=alice,upstream=main} 1",
 	}

@@ -143,3 +143,6 @@ func readFile(file string) ([]byte, error) {
 	}
 	return data, err
 }
+
+// Certificate is the certificate in service now (for its expiry metric).
+func (l *Listener) Certificate() *tls.Certificate { return l.cert.Load() }

@@ -70,7 +70,14 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		defer brk.Close()
 		sources = append(sources, brk.Source())
 	}
-	srv := proxy.New(proxy.Options{Logger: log, Directory: tenant.NewDirectory(nil, nil), Limits: cfg.Limits})
+	ops, err := newOpsSetup(cfg, log)
+	if err != nil {
+		return runtimeErr(err)
+	}
+	if ops.audit != nil {
+		defer ops.audit.Close()
+	}
+	srv := proxy.New(ops.proxyOptions(proxy.Options{Logger: log, Directory: tenant.NewDirectory(nil, nil), Limits: cfg.Limits}))
 	users := tenantuser.New(log) // managed per-tenant upstream users
 	plane := controlplane.New(controlplane.Options{
 		Sources: sources,
@@ -119,12 +126,14 @@ func serve(ctx context.Context, path string, stderr io.Writer) error {
 		if err != nil {
 			return configErr(err)
 		}
-		a, err := admin.Start(cfg.Admin.Address, srv, log, admin.Options{Pprof: cfg.Admin.Pprof, Plane: plane,
-			Auth: adminAuth(cfg.Admin), TLS: atls})
+		ao := ops.adminOptions(cfg, specs, certs)
+		ao.Plane, ao.Auth, ao.TLS = plane, adminAuth(cfg.Admin), atls
+		a, err := admin.Start(cfg.Admin.Address, srv, log, ao)
 		if err != nil {
 			return runtimeErr(err)
 		}
 		defer a.Close()
+		a.SetStarted() // listeners are bound and the snapshot is built
 		log.Info("admin listening", "address", a.Addr())
 	}
 	if brk != nil {

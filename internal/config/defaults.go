@@ -95,6 +95,7 @@ func (c *Config) ApplyDefaults() {
 		}
 	}
 
+	c.applyOpsDefaults()
 	if c.Log.Level == "" {
 		c.Log.Level = DefaultLogLevel
 	}

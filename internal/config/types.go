@@ -59,6 +59,13 @@ type Admin struct {
 	KeyFile      string `yaml:"key_file"`
 	ClientCAFile string `yaml:"client_ca_file"`
 
+	// UnreadyAfter is how long a credential source, or the upstreams of
+	// every tenant, may be unreachable before /readyz says 503 (default 30s).
+	UnreadyAfter Duration `yaml:"unready_after"`
+	// MetricsTenants bounds the tenant label: the first this many tenants
+	// seen get their own series, the rest share tenant="_other" (default 100).
+	MetricsTenants int `yaml:"metrics_tenants"`
+
 	// Token is resolved from TokenEnv by Resolve.
 	Token string `yaml:"-"`
 }
@@ -268,6 +275,9 @@ type Limits struct {
 type Log struct {
 	Level  string `yaml:"level"`  // debug | info | warn | error (default info)
 	Format string `yaml:"format"` // text | json (default text)
+	// AuditFile also writes audit events as JSON lines (docs/audit.md) to
+	// this file, or to "stdout" / "stderr"; "" = only the log's audit lines.
+	AuditFile string `yaml:"audit_file"`
 }
 
 // Duration is a time.Duration written in YAML as "10s", "1h30m".

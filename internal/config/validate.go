@@ -37,6 +37,7 @@ func (c *Config) ValidateWith(h Hooks) error {
 	c.validateFairShare(&p)
 	c.validateLog(&p)
 	c.validateControlPlane(&p)
+	c.validateOps(&p)
 	c.validateBroker(&p)
 	return p.err()
 }

@@ -24,6 +24,9 @@ type State struct {
 	Snapshot  *model.Snapshot
 	Directory *tenant.Directory
 	Built     time.Time
+	// Generation counts the states built by this Plane: 1 for the first,
+	// +1 per rebuild (probes and metrics: 0 means none built yet).
+	Generation uint64
 }
 
 // Options configure a Plane.
@@ -65,6 +68,17 @@ type Plane struct {
 	problems map[string]bool // problems already logged
 	metrics  planeMetrics
 	usage    tenant.Usage // last use of each credential, across swaps
+	gen      uint64       // generation of the last state built
+
+	statusMu sync.Mutex     // guards status; never held across a Load
+	status   []SourceStatus // per source, in Sources order
+}
+
+// SourceStatus is one source's last load, for the probes and metrics.
+type SourceStatus struct {
+	Name   string
+	LastOK time.Time // zero: never loaded
+	Err    error     // nil: the last load succeeded
 }
 
 type planeMetrics struct {
@@ -87,8 +101,10 @@ func New(o Options) *Plane {
 	p := &Plane{o: o, log: o.Log, problems: map[string]bool{}}
 	p.parts = make([]model.SourcePart, len(o.Sources))
 	p.loaded = make([]bool, len(o.Sources))
+	p.status = make([]SourceStatus, len(o.Sources))
 	for i, s := range o.Sources {
 		p.parts[i].Source = s.Name()
+		p.status[i].Name = s.Name()
 	}
 	return p
 }
@@ -101,6 +117,7 @@ func (p *Plane) Load(ctx context.Context) (*State, error) {
 	defer p.mu.Unlock()
 	for i, s := range p.o.Sources {
 		part, err := s.Load(ctx)
+		p.loadedSource(i, err)
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", s.Name(), err)
 		}
@@ -137,6 +154,22 @@ func (p *Plane) Stats() Stats {
 // since the process started).
 func (p *Plane) LastUsed(tenantName, credID string) time.Time {
 	return p.usage.LastUsed(tenantName, credID)
+}
+
+// Sources returns each source's last load (a copy).
+func (p *Plane) Sources() []SourceStatus {
+	p.statusMu.Lock()
+	defer p.statusMu.Unlock()
+	return append([]SourceStatus(nil), p.status...)
+}
+
+func (p *Plane) loadedSource(i int, err error) {
+	p.statusMu.Lock()
+	defer p.statusMu.Unlock()
+	p.status[i].Err = err
+	if err == nil {
+		p.status[i].LastOK = p.o.Now()
+	}
 }
 
 // Store is where the admin API writes (nil without one).
@@ -206,6 +239,7 @@ func (p *Plane) refreshLocked(ctx context.Context, i int, why string) {
 		}
 	}
 	part, err := s.Load(ctx)
+	p.loadedSource(i, err)
 	if err != nil {
 		p.metrics.sourceErrors.Add(1)
 		p.log.Error("reload refused, keeping the running configuration", "source", s.Name(), "why", why, "err", err)
@@ -245,7 +279,8 @@ func (p *Plane) rebuildLocked(why string, reuse bool) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &State{Snapshot: snap, Directory: dir, Built: p.o.Now()}
+	p.gen++
+	st := &State{Snapshot: snap, Directory: dir, Built: p.o.Now(), Generation: p.gen}
 	p.cur.Store(st)
 	closed := 0
 	if p.o.Apply != nil {

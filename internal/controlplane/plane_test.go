@@ -87,8 +87,20 @@ func TestPlaneSources(t *testing.T) {
 		t.Fatalf("tenants %s", got)
 	}
 
+	if g := e.plane.Current().Generation; g != 3 { // start, file, store
+		t.Errorf("generation %d after two changes, want 3", g)
+	}
+	okAt := e.plane.Sources()[0].LastOK
 	os.WriteFile(e.path, []byte("tenants: [nonsense"), 0o600)
 	e.plane.Refresh(ctx, 0, "test")
+	// The probes and metrics see the failing file and the store's last load.
+	if src := e.plane.Sources(); src[0].Name != "file" || src[0].Err == nil || !src[0].LastOK.Equal(okAt) ||
+		src[1].Name != "store" || src[1].Err != nil || src[1].LastOK.IsZero() {
+		t.Errorf("sources after a bad file: %+v", src)
+	}
+	if g := e.plane.Current().Generation; g != 3 {
+		t.Errorf("generation %d after a refused file, want 3 (nothing swapped in)", g)
+	}
 	if _, err := e.plane.PutTenant(ctx, model.Tenant{Name: "stored2", Upstream: "main", DB: one(4)}); err != nil {
 		t.Fatal(err)
 	}

@@ -45,8 +45,12 @@ func (s *Server) runQuotaSampler(ctx context.Context) {
 }
 
 func (s *Server) quotaTargets() []limit.QuotaTarget {
+	dir := s.directory()
+	if dir == nil { // a Server made without a directory (no tenants yet)
+		return nil
+	}
 	var out []limit.QuotaTarget
-	for _, t := range s.directory().Tenants() {
+	for _, t := range dir.Tenants() {
 		r := t.Route
 		if r.PassThrough || !r.Limits.Quota() {
 			continue

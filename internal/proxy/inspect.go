@@ -40,6 +40,11 @@ type inspector struct {
 	up    *upstream.Conn
 	route *tenant.Route
 	pol   *policy.Policy
+	obs   TenantObserver
+	timed bool // an Observer is set: stamp commands for the latency metric
+	// cmdName is the command being decided (empty when unknown), for the
+	// audit line of a refusal.
+	cmdName string
 
 	isolated bool // shared upstream: DB pinning and isolation rules apply
 	db       int
@@ -117,6 +122,10 @@ const (
 // upstream confirms) or local / deny (the proxy answers): each queues one
 // request, which the reply side (routeFull) completes.
 func (in *inspector) handle(c *command.Command, raw []byte, args [][]byte) {
+	in.cmdName = ""
+	if c != nil {
+		in.cmdName = c.Name
+	}
 	if c == nil {
 		in.deny(policy.UnknownMessage(args))
 		return
@@ -235,7 +244,11 @@ func (in *inspector) forward(raw []byte, x xform) {
 // forwardUnsafe is forward for a request during which nothing may be
 // injected (a blocking command).
 func (in *inspector) forwardUnsafe(raw []byte, x xform, unsafe bool) {
-	in.push(request{wait: wReply, x: x, unsafe: unsafe})
+	r := request{wait: wReply, x: x, unsafe: unsafe}
+	if in.timed && x == xNone && !unsafe {
+		r.sent = time.Now() // for the command latency metric; blocking commands would skew it
+	}
+	in.push(r)
 	if len(raw) >= 64*1024 {
 		// A large command: write it straight from the read buffer.
 		in.flushUp()
@@ -277,6 +290,11 @@ func (in *inspector) deny(msg string) {
 	if in.inMulti {
 		in.multiDirty = true
 	}
+	why := denyReason(msg)
+	if in.obs != nil {
+		in.obs.Denied(why)
+	}
+	in.srv.audit(in.cn.sess, "command_denied", "command", in.cmdName, "reason", why)
 	in.local(resp.AppendError(nil, msg))
 }
 

@@ -23,7 +23,7 @@ func (s *Server) inspect(cn *conn, up *upstream.Conn, lg *login) {
 		return
 	}
 	in := &inspector{
-		srv: s, cn: cn, up: up, route: route, pol: pol,
+		srv: s, cn: cn, up: up, route: route, pol: pol, obs: s.obs.Tenant(lg.id.Tenant), timed: s.observed,
 		isolated: route.Shared, db: route.DB,
 		lim:  resp.DefaultLimits(),
 		done: make(chan struct{}),

@@ -141,7 +141,7 @@ func (in *inspector) consume(st *upState, data []byte) error {
 		} else {
 			// needFull saw a plain request at the head, which only this
 			// loop pops: the reply is complete, so is the request.
-			in.q.pop()
+			in.popDone()
 			if f := in.q.front(); f != nil && f.wait == wLocal {
 				flushRun(i)
 				in.flushLocals()
@@ -167,7 +167,7 @@ func (in *inspector) needFull(t byte) bool {
 
 // completed pops the head request and writes the local replies now due.
 func (in *inspector) completed() {
-	in.q.pop()
+	in.popDone()
 	in.flushLocals()
 }
 

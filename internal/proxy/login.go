@@ -82,7 +82,7 @@ func (s *Server) reauth(sess *Session, user, pass []byte) bool {
 	id, err := s.directory().Authenticate(user, pass)
 	switch {
 	case err == nil && id.Tenant == cur.Tenant && !s.throttle.blocked(addr, id.Tenant):
-		s.audit(sess, "auth_ok", "tenant", id.Tenant, "method", id.Method, "reauth", true)
+		s.audit(sess, "auth_ok", append(authOK(id), "reauth", true)...)
 		return true
 	case err == nil:
 		s.audit(sess, "auth_fail", "reason", "credential of another tenant or throttled", "reauth", true)

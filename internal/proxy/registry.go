@@ -109,8 +109,13 @@ type Info struct {
 	BytesIn    int64     `json:"bytes_in"`
 	BytesOut   int64     `json:"bytes_out"`
 	Mode       string    `json:"mode"`
-	// CredentialID is the tenant credential the session logged in with.
+	// Method is how the session logged in (secret, token, legacy, mtls).
+	Method string `json:"method,omitempty"`
+	// CredentialID is the tenant credential the session logged in with
+	// (method secret): what the control plane revokes.
 	CredentialID string `json:"credential_id,omitempty"`
+	// TokenID is a signed token's id (method token), for tokens.revoked.
+	TokenID string `json:"token_id,omitempty"`
 	// UpstreamClientID is the upstream's CLIENT ID for this session's
 	// connection: how an operator finds the session in the upstream's
 	// CLIENT LIST (redoubt leaves the connection's name to the client).
@@ -214,7 +219,7 @@ func (r *Registry) List() []Info {
 			UpstreamClientID: s.upstreamID.Load()}
 		if id := s.identity.Load(); id != nil {
 			in.Tenant, in.Upstream = id.Tenant, id.Route.Target.Name
-			in.CredentialID = id.CredentialID
+			in.Method, in.CredentialID, in.TokenID = id.Method, id.CredentialID, id.TokenID
 			in.Mode = "inspected"
 			if id.Route.PassThrough {
 				in.Mode = "pass-through"

@@ -1,5 +1,7 @@
 package proxy
 
+import "time"
+
 // A request is one client command (or one the proxy injected) whose reply
 // the client has not had yet. Each knows what completes it, and completion
 // is decided from what the upstream actually sends back (replies.go), never
@@ -49,6 +51,9 @@ type request struct {
 	// blocking command still waiting, or a subscription change whose
 	// confirmation (and so the RESP2 subscribed state) is not known yet.
 	unsafe bool
+	// sent is when a client's command went upstream (wReply, xNone), for
+	// the command latency metric (observe.go); zero for anything else.
+	sent time.Time
 }
 
 // queue is a FIFO of requests kept in a reused ring so the steady state
@@ -78,6 +83,15 @@ func (q *queue) push(r request) {
 		q.unsafe++
 	}
 	q.local += len(r.local)
+}
+
+// popDone pops the head request, whose reply is complete, and reports its
+// time upstream to the tenant's observer when it was stamped (forwardUnsafe).
+func (in *inspector) popDone() {
+	if f := in.q.front(); f != nil && !f.sent.IsZero() && in.obs != nil {
+		in.obs.Command(time.Since(f.sent))
+	}
+	in.q.pop()
 }
 
 func (q *queue) front() *request {

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redoubt-proxy/redoubt/internal/audit"
 	"github.com/redoubt-proxy/redoubt/internal/config"
 	"github.com/redoubt-proxy/redoubt/internal/limit"
 	"github.com/redoubt-proxy/redoubt/internal/tenant"
@@ -29,6 +30,12 @@ type Options struct {
 	Logger    *slog.Logger
 	Directory *tenant.Directory
 	Limits    config.Limits
+	// Observer hears of dial times, command times and refusals (metrics);
+	// nil: nobody.
+	Observer Observer
+	// Audit receives audit events in the audit log's schema besides the
+	// lines in Logger; nil: only those lines.
+	Audit audit.Sink
 }
 
 // counters are the process-wide figures the admin endpoint exports.
@@ -48,6 +55,9 @@ type Server struct {
 	adm      *admission
 	conns    atomic.Pointer[connLimits] // effective connection limits
 	metrics  counters
+	obs      Observer
+	observed bool // obs is a real Observer, not the no-op
+	auditTo  audit.Sink
 	fair     *limit.Set // fair sharing: per-tenant limits (fairshare.go)
 
 	mu        sync.Mutex
@@ -64,6 +74,11 @@ func New(o Options) *Server {
 		log: o.Logger,
 		reg: NewRegistry(),
 		adm: newAdmission(),
+		obs: o.Observer, auditTo: o.Audit,
+	}
+	s.observed = s.obs != nil
+	if s.obs == nil {
+		s.obs = nopObserver{}
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -243,6 +258,9 @@ func (s *Server) acceptLoop(ctx context.Context, l net.Listener, name string, tc
 
 // audit writes one audit event; never pass a secret here.
 func (s *Server) audit(sess *Session, event string, attrs ...any) {
+	if s.auditTo != nil {
+		s.auditTo.Write(auditEvent(sess, event, attrs))
+	}
 	if !s.log.Enabled(context.Background(), slog.LevelInfo) {
 		return // below the configured level: do not build the line
 	}

@@ -96,6 +96,12 @@ func (cn *conn) end(err error) {
 			attrs = append(attrs, "reason", r)
 		}
 		cn.logger().Info("disconnect", attrs...) // logger adds conn, client, tenant
+		if s.auditTo != nil && sess.Identity() != nil {
+			e := auditEvent(sess, "session_end", nil)
+			e.Success, e.Reason = true, sess.CloseReason()
+			e.BytesIn, e.BytesOut, e.Duration = sess.BytesIn.Load(), sess.BytesOut.Load(), time.Since(cn.start).Seconds()
+			s.auditTo.Write(e)
+		}
 		s.wg.Done()
 	})
 }
@@ -302,9 +308,10 @@ func (cn *conn) authenticate(pre *tenant.Identity, user, pass []byte) (*tenant.I
 	}
 	if err != nil {
 		cn.srv.audit(cn.sess, "auth_fail", "reason", reason(err))
+		cn.srv.obs.AuthFailed(cn.srv.namedTenant(user))
 		return nil, err
 	}
-	cn.srv.audit(cn.sess, "auth_ok", "tenant", id.Tenant, "method", id.Method)
+	cn.srv.audit(cn.sess, "auth_ok", authOK(id)...)
 	return id, nil
 }
 
@@ -390,9 +397,14 @@ func (cn *conn) connect(ctx context.Context, lg *login) error {
 	if lg.hello != nil {
 		opts.Hello = &lg.hello.hello
 	}
+	dialStart := time.Now()
 	up, err := upstream.Dial(ctx, route.Target, opts)
+	cn.srv.obs.UpstreamDial(route.Target.Name, time.Since(dialStart), err)
 	if err != nil {
 		cn.srv.metrics.upstreamErrors.Add(1)
+		if cn.srv.auditTo != nil {
+			cn.srv.auditTo.Write(auditEvent(cn.sess, "upstream_unavailable", []any{"upstream", route.Target.Name, "reason", err.Error()}))
+		}
 		cn.logger().Warn("upstream unavailable", "upstream", route.Target.Name, "err", err)
 		cn.c.Write(replyUnavailable)
 		return nil
