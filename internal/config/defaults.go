@@ -62,6 +62,12 @@ func (c *Config) ApplyDefaults() {
 		c.Tokens.EndSessionsAtExpiry = &on
 	}
 	l.applyFairDefaults()
+	if l.ClientQueryBufferLimit == 0 {
+		l.ClientQueryBufferLimit = DefaultClientQueryBufferLimit
+	}
+	if l.RequestMemoryBudget == 0 {
+		l.RequestMemoryBudget = DefaultRequestMemoryBudget()
+	}
 
 	for name, u := range c.Upstreams {
 		if u.MaxDB == nil {

@@ -267,6 +267,12 @@ type Limits struct {
 	TenantDefaults   TenantLimits `yaml:"tenant_defaults"`
 	ThrottleMaxDelay Duration     `yaml:"throttle_max_delay"` // default 1s
 	QuotaInterval    Duration     `yaml:"quota_interval"`     // default 1s
+	// What the inspecting relay may hold of the requests it must keep
+	// whole: per session (redis-server's client-query-buffer-limit,
+	// default 1 GiB) and for the whole process (default a quarter of the
+	// memory the process may use: the cgroup's limit, else the machine's).
+	ClientQueryBufferLimit int64 `yaml:"client_query_buffer_limit"`
+	RequestMemoryBudget    int64 `yaml:"request_memory_budget"`
 }
 
 // Log configures logging.

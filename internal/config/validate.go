@@ -115,6 +115,8 @@ func (c *Config) validateLimits(p *problems) {
 		{"splice_min_bytes", int64(l.SpliceMinBytes)},
 		{"passthrough_buf_size", int64(l.PassthroughBufSize)},
 		{"event_loops", int64(l.EventLoops)},
+		{"client_query_buffer_limit", l.ClientQueryBufferLimit},
+		{"request_memory_budget", l.RequestMemoryBudget},
 	} {
 		if n.v < 0 {
 			p.add("limits."+n.key, "must not be negative")

@@ -5,7 +5,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/redoubt-proxy/redoubt/internal/resp"
 	"golang.org/x/sys/unix"
 )
 
@@ -16,10 +15,10 @@ import (
 // once or keep what a slow socket cannot take yet.
 //
 // Back-pressure: upstream replies are read only while the client owes
-// nothing, and client commands only while the upstream owes nothing and
-// the client's kept replies stay under clientKeepMax (a client that
-// pipelines refused commands without reading its replies cannot make us
-// hold more).
+// nothing, and client commands only while the upstream owes nothing, the
+// client's kept replies stay under clientKeepMax and the client is owed
+// less than a session may hold (roomForCommands: pending requests, the
+// proxy's own replies waiting their turn).
 type loopInspect struct {
 	in      *inspector
 	ur      *sockReader // upstream bytes; used as a buffer only (the loop reads)
@@ -38,8 +37,12 @@ type loopInspect struct {
 	wake   *time.Timer // serves the pair again when a rate-limit pause ends (fairshare.go)
 }
 
+// drainTimeout bounds how long a session that is over waits for its
+// client to take its last replies.
+const drainTimeout = 30 * time.Second
+
 // clientKeepMax bounds the replies kept for a client that does not read.
-const clientKeepMax = 1 << 20
+const clientKeepMax = 256 << 10
 
 // startLoopInspect moves an inspecting relay onto an event loop; false
 // when the session cannot go there (TLS on either side, or no epoll).
@@ -53,8 +56,7 @@ func (cn *conn) startLoopInspect(in *inspector) bool {
 	if p == nil {
 		return false
 	}
-	lim := in.lim
-	li := &loopInspect{in: in, st: &upState{scan: resp.NewReplyScanner(lim), lim: lim}}
+	li := &loopInspect{in: in, st: newUpState(in.lim, in.srv.reqMem)}
 	li.ur = newSockReader(nil, in.srv.bufs, in.up.Rest)
 	in.up.Rest = nil
 	p.insp, in.ev = li, p
@@ -71,10 +73,10 @@ func (li *loopInspect) release() {
 	if li.wake != nil {
 		li.wake.Stop()
 	}
-	li.in.cr.buf, li.in.cr.off = li.in.cr.buf[:0], 0
-	li.in.cr.release()
-	li.ur.buf, li.ur.off = li.ur.buf[:0], 0
-	li.ur.release()
+	li.in.release()
+	li.ur.drop()
+	li.st.acc = nil
+	li.st.release()
 }
 
 // stepInspect serves an inspecting pair; done means the session is over.
@@ -127,11 +129,36 @@ func (l *evLoop) stepInspect(p *relayPair) (done bool, err error) {
 			return true, p.werr
 		}
 	}
-	readOn, done, err := li.resumeLimited()
-	if done {
-		return li.end(p, err)
+	// A client held back (see below) is not read, so its close shows only
+	// as the peer's hang-up: like a client that sent QUIT, it gets
+	// drainTimeout for the replies to catch up (behind BLPOP k 0 they
+	// may never come).
+	if p.client.rdhup && !li.clientDone && !in.roomForCommands() {
+		li.armDrain(p)
 	}
-	for readOn && p.client.readable && !li.clientDone && !p.up.owed() && len(p.client.out) < clientKeepMax && !in.held {
+	// Commands only while the client is owed less than a session may
+	// hold (back-pressure; see roomForCommands) and the session is not
+	// held back by its tenant's limits (fairshare.go), first those left
+	// in the buffer when it last was.
+	for !li.clientDone && !li.held() && !p.up.owed() && len(p.client.out) < clientKeepMax && in.roomForCommands() {
+		if in.backlog {
+			if done, err := li.clientBytes(); done {
+				return li.end(p, err)
+			}
+			continue
+		}
+		if !p.client.readable {
+			break
+		}
+		if err := in.cr.room(); err != nil {
+			// A request larger than the session or the process may hold.
+			li.clientDone = true
+			in.local(requestMemoryReply(err))
+			if li.finishLater(p) {
+				return li.end(p, err)
+			}
+			break
+		}
 		n, drained, errno := readInto(&p.client, in.cr)
 		if errno == unix.EAGAIN {
 			break
@@ -171,7 +198,11 @@ func (l *evLoop) stepInspect(p *relayPair) (done bool, err error) {
 // short read, with no close from the peer to read on to. On EAGAIN, ep is
 // no longer readable and r's buffer goes back to the pool.
 func readInto(ep *endpoint, r *sockReader) (n int, drained bool, errno unix.Errno) {
-	r.room()
+	if r.room() != nil {
+		// Only a client's reader can fail here, and its caller made
+		// room first; should it fail anyway, read nothing.
+		return 0, false, unix.ENOBUFS
+	}
 	free := cap(r.buf) - len(r.buf)
 	for {
 		n, errno = sysRead(ep.fd, r.buf[len(r.buf):cap(r.buf)])
@@ -256,7 +287,7 @@ func (li *loopInspect) finishLater(p *relayPair) bool {
 // armDrain bounds how long a closing session waits for its last replies.
 func (li *loopInspect) armDrain(p *relayPair) {
 	if li.drain == nil {
-		li.drain = time.AfterFunc(30*time.Second, p.kill)
+		li.drain = time.AfterFunc(drainTimeout, p.kill)
 	}
 }
 

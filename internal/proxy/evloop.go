@@ -186,7 +186,12 @@ func (l *evLoop) serveOne(p *relayPair) {
 		done, err = l.stepInspect(p)
 	} else {
 		err = l.step(p)
-		done = p.up.eof
+		// The upstream's last bytes (a final error before it closed)
+		// go out before the session ends; drainTimeout bounds the wait.
+		done = p.up.eof && !p.client.owed()
+		if p.up.eof && !done && p.drain == nil {
+			p.drain = time.AfterFunc(drainTimeout, p.kill)
+		}
 	}
 	if err != nil || done {
 		l.finish(p, err)

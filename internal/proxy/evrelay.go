@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -27,6 +28,7 @@ type relayPair struct {
 	finished  bool         // loop-side: closed, events for it are stale
 	insp      *loopInspect // set for an inspecting relay, nil for pass-through
 	werr      error        // a write to the client failed (inspecting relay)
+	drain     *time.Timer  // pass-through: ends a session whose last bytes the client does not take
 
 	mu     sync.Mutex
 	closed bool
@@ -358,12 +360,21 @@ func (l *evLoop) finish(p *relayPair, err error) {
 			putPipe(ep.pipe, false) // may hold bytes: closed, not pooled
 			ep.pipe = nil
 		}
-		unix.Close(ep.fd)
 	}
+	unix.Close(p.up.fd)
+	// The client's socket leaves the loop for a lingering close (linger.go).
+	_ = unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, p.client.fd, nil)
 	p.stop()
+	if p.drain != nil {
+		p.drain.Stop()
+	}
 	LoopSessions.Add(-1)
 	// end logs and takes the registry lock: not on the loop's time.
-	go p.cn.end(err)
+	cfd := p.client.fd
+	go func() {
+		p.cn.end(err)
+		lingerFD(cfd)
+	}()
 }
 
 func (ep *endpoint) side() string {

@@ -73,12 +73,12 @@ func (s *Server) quotaTargets() []limit.QuotaTarget {
 // goroutine admit sleeps (after sending upstream what came before); on an
 // event loop it reports pause, and the caller leaves the command unread
 // and stops parsing until the loop wakes the session (resumeLimited).
-func (in *inspector) admit(raw []byte, args [][]byte) (ok, pause bool) {
+func (in *inspector) admit(c *command.Command, raw []byte, args [][]byte) (ok, pause bool) {
 	if in.gate.Off() {
 		return true, false
 	}
 	for {
-		v := in.gate.Check(command.LookupArgs(args), args, len(raw))
+		v := in.gate.Check(c, args, len(raw))
 		switch {
 		case v.Refuse != nil:
 			if in.inMulti {
@@ -113,24 +113,21 @@ func (li *loopInspect) wakeAt(p *relayPair, d time.Duration) {
 	li.wake.Reset(d)
 }
 
-// resumeLimited reports whether the client may be read: not held (by a
-// rate-limit pause or a KEYS iteration, keyscan.go), or no longer, in which
-// case the commands held back are decided first.
-func (li *loopInspect) resumeLimited() (ok, done bool, err error) {
+// held reports whether the client side is held back: by a rate-limit
+// pause (until pauseUntil; the wake timer serves the pair then) or by a
+// KEYS iteration (keyscan.go; until its last SCAN reply, which the same
+// loop reads). Once released, the commands left undecided in the read
+// buffer (in.backlog) are decided by stepInspect's client loop.
+func (li *loopInspect) held() bool {
 	in := li.in
-	if !in.held || li.clientDone {
-		return true, false, nil
+	if !in.held {
+		return false
 	}
 	if in.keysBusy.Load() || time.Now().Before(in.pauseUntil) {
-		return false, false, nil
+		return true
 	}
 	in.held, in.pauseUntil = false, time.Time{}
-	if len(in.cr.Bytes()) > 0 {
-		if done, err := li.clientBytes(); done {
-			return false, true, err
-		}
-	}
-	return !in.held, false, nil
+	return false
 }
 
 // poke makes the loop serve the pair: re-arming the client socket's
@@ -162,7 +159,14 @@ func (in *inspector) startDrop(data []byte) bool {
 	if !in.gate.Oversize(len(data)) || data[0] != '*' {
 		return false
 	}
-	in.cmd.Reset()
+	// What the parser kept of it goes: its arrays and their charge to
+	// the request budget (chargeArgs).
+	if in.cmd.Mem() > argMemFree {
+		in.cmd = resp.Command{}
+	} else {
+		in.cmd.Reset()
+	}
+	in.releaseArgs()
 	in.drop = resp.NewReplyScanner(in.lim)
 	return true
 }

@@ -7,8 +7,8 @@ import (
 	"github.com/redoubt-proxy/redoubt/internal/resp"
 )
 
-// runPipelineLimited is runPipeline with the fair-sharing hook in front of
-// each decision, as processClient does.
+// runPipelineLimited is runPipeline through decide, which runs the
+// fair-sharing hook in front of each decision, as decideBuffered does.
 func runPipelineLimited(tb testing.TB, in *inspector, wire []byte) {
 	data := wire
 	for len(data) > 0 {
@@ -16,15 +16,13 @@ func runPipelineLimited(tb testing.TB, in *inspector, wire []byte) {
 		if err != nil {
 			tb.Fatalf("parse: %v", err)
 		}
-		if ok, pause := in.admit(data[:n], in.cmd.Args); pause {
+		if in.decide(data[:n], in.cmd.Args) {
 			tb.Fatal("paused")
-		} else if ok {
-			in.handle(data[:n], in.cmd.Args)
 		}
 		data = data[n:]
 	}
 	for in.q.len() > 0 {
-		in.replied()
+		in.q.pop()
 	}
 	in.upOut = in.upOut[:0]
 }

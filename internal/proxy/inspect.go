@@ -2,9 +2,6 @@ package proxy
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,15 +16,24 @@ import (
 	"github.com/redoubt-proxy/redoubt/internal/upstream"
 )
 
+// The inspecting relay is split by job:
+//   inspect.go            the decision point (handle) and the requests it queues
+//   inspect_client.go     reading the client: parse, back-pressure, request memory
+//   inspect_replies.go    the reply side: framing, matching replies to requests, filters
+//   inspect_goroutines.go how bytes move on TLS sessions (two goroutines)
+//   evinspect.go          how bytes move on the event loops (plain TCP)
+//   request.go            what a pending request waits for
+
 // inspector is the inspecting relay of one session: every client command
 // is parsed and checked, then forwarded, rewritten or answered locally, and
 // one queue keeps the client's replies in request order.
 //
-// Plain-TCP sessions run it on an event loop (evinspect.go); TLS sessions
-// and those that log in again in place run it here on two goroutines: the
-// client loop (parse, decide, write upstream) and the upstream loop (frame
-// replies, write to the client). mu guards the queue, the subscription
-// state and every write to the client.
+// The client side (processClient, handle: parse, decide, write upstream)
+// queues one request per command; the reply side (consume, routeFull in
+// inspect_replies.go) completes them from what the upstream sends. On
+// TLS sessions they are two goroutines; on the event loops (evinspect.go)
+// the loop runs both. mu guards the queue, the upstream-confirmed state
+// (subscriptions, protocol) and every write to the client.
 type inspector struct {
 	srv   *Server
 	cn    *conn
@@ -45,15 +51,20 @@ type inspector struct {
 	prefix   []byte // pub/sub channel prefix on shared upstreams
 	lim      resp.Limits
 
-	cr    *sockReader
-	cmd   resp.Command
-	upOut []byte
+	cr     *sockReader
+	cmd    resp.Command
+	argMem int64 // bytes of cmd's arrays charged to the request budget (see chargeArgs)
+	upOut  []byte
 
 	// client loop state
 	inMulti, multiDirty bool
-	failures            int
-	clientErr           error // why processClient stopped (nil: QUIT)
-	closeAfterDrain     bool
+	// full: the client is owed as much as a session may hold (see
+	// roomForCommands); backlog: commands were left in the read buffer
+	// because of it, to be decided once the replies catch up.
+	full, backlog   bool
+	failures        int
+	clientErr       error // why processClient stopped (nil: QUIT)
+	closeAfterDrain bool
 
 	// reauth (AWS IAM): next in-place login, 0 when not needed
 	reauthEvery time.Duration
@@ -73,9 +84,15 @@ type inspector struct {
 	// endpoints instead of the net.Conns (closed then).
 	ev *relayPair
 
-	mu       sync.Mutex
-	q        queue
-	subs     [3]map[string]struct{} // channels, patterns, shard channels (unprefixed names as the client sees them)
+	mu   sync.Mutex
+	cond *sync.Cond // on mu: the goroutine relay's client loop waits here while full
+	q    queue
+	// waiting: the client loop waits on cond for the queue to shrink.
+	waiting bool
+	// subs and proto3 are the upstream connection's state as its replies
+	// say, changed by confirmations, HELLO's and RESET's replies (never
+	// when the command is sent). subs holds upstream (prefixed) names.
+	subs     [3]map[string]struct{} // channels, patterns, shard channels
 	proto3   bool
 	closing  bool // client went away or QUIT: close once the queue drains
 	quitting bool
@@ -89,322 +106,22 @@ const (
 	subShard
 )
 
-// inspect runs the inspecting relay until either side ends.
-// It runs the client and upstream loops in two fresh goroutines and ends
-// the session when both are done.
-func (s *Server) inspect(cn *conn, up *upstream.Conn, lg *login) {
-	route := lg.id.Route
-	pol := route.Policy
-	if pol == nil {
-		up.Close()
-		cn.end(errors.New("route has no policy"))
-		return
-	}
-	in := &inspector{
-		srv: s, cn: cn, up: up, route: route, pol: pol, obs: s.obs.Tenant(lg.id.Tenant), timed: s.observed,
-		isolated: route.Shared, db: route.DB,
-		lim:  resp.DefaultLimits(),
-		done: make(chan struct{}),
-	}
-	lim := s.limits()
-	in.lim.MaxBulkLen = lim.MaxBulkLen
-	in.lim.MaxInlineLen = lim.MaxInlineLen
-	if in.isolated {
-		in.prefix = []byte("t:" + lg.id.Tenant + ":")
-	}
-	if lg.hello != nil && lg.hello.hello.Proto == 3 {
-		in.proto3 = true
-	}
-	if route.ReauthEvery > 0 {
-		in.reauthEvery = route.ReauthEvery
-		in.nextReauth = time.Now().Add(jitter(route.ReauthEvery))
-	}
-	cn.sess.inspector.Store(in)
-	in.gate = s.fair.Gate(lg.id.Tenant, route.Limits)
-	in.cr = newSockReader(cn.c, s.bufs, cn.buf)
-	cn.buf = nil
-	if cn.startLoopInspect(in) {
-		return
-	}
-
-	var mu sync.Mutex
-	var cerr, uerr error
-	left := 2
-	done := func() {
-		in.shutdown() // the other loop stops too
-		mu.Lock()
-		left--
-		last := left == 0
-		err := cerr
-		if err == nil || isClosedErr(err) {
-			err = uerr
-		}
-		mu.Unlock()
-		if last {
-			in.cr.release()
-			up.Close()
-			cn.end(err)
-		}
-	}
-	go cn.guard(in.clientLoop, func(err error) { mu.Lock(); cerr = err; mu.Unlock(); done() })
-	go cn.guard(in.upstreamLoop, func(err error) { mu.Lock(); uerr = err; mu.Unlock(); done() })
-}
-
-// shutdown ends both sides once. It interrupts with deadlines rather than
-// closing, because it may run inside a poller callback of either
-// connection; the connections are closed by their owners afterwards.
-func (in *inspector) shutdown() {
-	in.once.Do(func() {
-		close(in.done)
-		past := time.Unix(1, 0)
-		_ = in.cn.c.SetDeadline(past)
-		_ = in.up.SetDeadline(past)
-	})
-}
-
-func (in *inspector) stopped() bool {
-	select {
-	case <-in.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// clientLoop reads client commands until the client leaves or either side
-// fails. The work happens in processClient, inside the poller callback.
-func (in *inspector) clientLoop() error {
-	for {
-		in.setReauthDeadline()
-		err := in.cr.Run(in.processClient)
-		if in.stopped() {
-			return nil
-		}
-		switch {
-		case err == nil: // processClient asked to stop
-			if in.clientErr == nil || in.closeAfterDrain {
-				in.finish()
-			}
-			return in.clientErr
-		case isTimeout(err) && in.reauthEvery > 0:
-			if err := in.maybeReauth(); err != nil {
-				return err
-			}
-		case errors.Is(err, io.EOF):
-			in.finish()
-			return nil
-		default:
-			return err
-		}
-	}
-}
-
-// processClient parses and decides every complete command in the buffer,
-// then writes the batch upstream. It runs inside the client socket's
-// poller callback: it must not close the client connection.
-func (in *inspector) processClient() bool {
-	data := in.cr.Bytes()
-	used := 0
-	for len(data) > 0 {
-		if in.drop != nil { // fair sharing (fairshare.go): a command over max_request_bytes
-			n, ok := in.dropOversize(data, used)
-			if !ok {
-				return false
-			}
-			data, used = data[n:], used+n
-			continue
-		}
-		n, err := resp.ParseCommand(data, &in.cmd, &in.lim)
-		if errors.Is(err, resp.ErrIncomplete) {
-			if in.startDrop(data) {
-				continue
-			}
-			break
-		}
-		if err != nil {
-			var pe *resp.ProtocolError
-			msg := "ERR Protocol error"
-			if errors.As(err, &pe) {
-				msg = "ERR " + pe.Error()
-			}
-			in.cr.Consume(used)
-			in.flushUp()
-			in.local(resp.AppendError(nil, msg))
-			in.clientErr, in.closeAfterDrain = fmt.Errorf("client protocol error: %w", err), true
-			return false
-		}
-		if len(in.cmd.Args) > 0 {
-			ok, pause := in.admit(data[:n], in.cmd.Args)
-			if pause {
-				break // the command stays unread until the loop resumes us
-			}
-			if ok {
-				in.handle(data[:n], in.cmd.Args)
-			}
-		}
-		data = data[n:]
-		used += n
-		if in.holdForKeys() {
-			break // until the KEYS iteration is done (keyscan.go)
-		}
-		if in.quitting {
-			in.cr.Consume(used)
-			in.flushUp()
-			return false
-		}
-	}
-	in.cr.Consume(used)
-	if err := in.flushUp(); err != nil {
-		in.clientErr = err
-		return false
-	}
-	if err := in.maybeReauth(); err != nil {
-		in.clientErr = err
-		return false
-	}
-	return true
-}
-
-// setReauthDeadline wakes an idle session for its next re-login. When one
-// is due but held back (MULTI, subscribed, a blocked command), it polls
-// briefly: a past deadline would make every read fail at once and the
-// session would spin without ever reading the client again.
-func (in *inspector) setReauthDeadline() {
-	if in.reauthEvery <= 0 {
-		return
-	}
-	dl := in.nextReauth
-	if now := time.Now(); !dl.After(now) {
-		dl = now.Add(reauthRetry)
-	}
-	_ = in.cr.SetReadDeadline(dl)
-}
-
-// finish lets the queued replies drain, then ends the session.
-func (in *inspector) finish() {
-	in.mu.Lock()
-	in.closing = true
-	empty := in.q.len() == 0
-	in.mu.Unlock()
-	if empty {
-		in.shutdown()
-		return
-	}
-	select {
-	case <-in.done:
-	case <-time.After(30 * time.Second):
-		in.shutdown()
-	}
-}
-
-func (in *inspector) flushUp() error {
-	if len(in.upOut) == 0 {
-		return nil
-	}
-	err := in.writeUp(in.upOut)
-	if cap(in.upOut) > 1<<20 {
-		in.upOut = nil
-	} else {
-		in.upOut = in.upOut[:0]
-	}
-	return err
-}
-
-// forward queues raw bytes for upstream and one pending reply.
-func (in *inspector) forward(raw []byte, x xform) {
-	in.forwardUnsafe(raw, x, false)
-}
-
-// forwardUnsafe is forward for a request during which nothing may be
-// injected (a blocking command).
-func (in *inspector) forwardUnsafe(raw []byte, x xform, unsafe bool) {
-	in.mu.Lock()
-	p := pending{kind: eUpstream, n: 1, x: x, unsafe: unsafe}
-	if in.timed && x == xNone && !unsafe {
-		p.sent = time.Now() // blocking commands would skew the latency
-	}
-	in.q.push(p)
-	in.mu.Unlock()
-	if len(raw) >= 64*1024 {
-		// A large command: write it straight from the read buffer.
-		in.flushUp()
-		in.writeUp(raw)
-		return
-	}
-	in.upOut = append(in.upOut, raw...)
-}
-
-// send queues a command the proxy built (a rewrite or an injection).
-func (in *inspector) send(x xform, n int, args ...[]byte) {
-	in.mu.Lock()
-	in.q.push(pending{kind: eUpstream, n: n, x: x})
-	in.mu.Unlock()
-	in.upOut = appendArgs(in.upOut, args...)
-}
-
-func appendArgs(b []byte, args ...[]byte) []byte {
-	b = resp.AppendArrayHeader(b, len(args))
-	for _, a := range args {
-		b = resp.AppendBulk(b, a)
-	}
-	return b
-}
-
-// local answers a command in the proxy, in its place in the reply order.
-func (in *inspector) local(reply []byte) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if in.q.len() == 0 {
-		in.writeClient(reply)
-		return
-	}
-	in.q.push(pending{kind: eLocal, local: reply})
-}
-
-// deny answers a refused command; inside MULTI it also dooms the
-// transaction, as redis-server does for a command rejected at queue time.
-func (in *inspector) deny(msg string) {
-	if in.inMulti {
-		in.multiDirty = true
-	}
-	why := denyReason(msg)
-	if in.obs != nil {
-		in.obs.Denied(why)
-	}
-	in.srv.audit(in.cn.sess, "command_denied", "command", in.cmdName, "reason", why)
-	in.local(resp.AppendError(nil, msg))
-}
-
-// writeUp writes to the upstream.
-func (in *inspector) writeUp(b []byte) error {
-	in.cn.sess.BytesIn.Add(int64(len(b)))
-	if in.ev != nil {
-		return in.ev.up.send(b)
-	}
-	_, err := in.up.Write(b)
-	return err
-}
-
-// writeClient writes to the client; mu must be held.
-func (in *inspector) writeClient(b []byte) {
-	if len(b) == 0 {
-		return
-	}
-	in.gate.Sent(len(b))
-	if in.ev != nil {
-		if err := in.ev.client.send(b); err != nil && in.ev.werr == nil {
-			in.ev.werr = err
-		}
-		in.cn.sess.BytesOut.Add(int64(len(b)))
-		return
-	}
-	n, _ := in.cn.c.Write(b)
-	in.cn.sess.BytesOut.Add(int64(n))
-}
-
-// handle decides one command. raw is its exact wire form.
-func (in *inspector) handle(raw []byte, args [][]byte) {
-	c := command.LookupArgs(args)
+// handle decides one parsed client command: forward it as it is, rewrite
+// it, or answer it here. raw is its exact wire form.
+//
+// This is the one decision point of the inspecting relay, in this order:
+// the command table (unknown commands), the connection commands the proxy
+// owns (AUTH, HELLO, QUIT, CLIENT REPLY), the tenant's policy (role and
+// rules), transaction and RESET bookkeeping, pub/sub, and on a shared
+// upstream the isolation rules (policy.Isolate). The tenant's fair-sharing
+// limits (admit, fairshare.go) are checked just before, with the same
+// command-table entry c (nil: not a known command): a refusal takes its
+// place in the reply order and dooms a transaction, as Redis does, and a
+// rate pause leaves the command undecided in the read buffer. Every path ends in
+// exactly one of forward / send (the upstream answers), pubsub (the
+// upstream confirms) or local / deny (the proxy answers): each queues one
+// request, which the reply side (routeFull) completes.
+func (in *inspector) handle(c *command.Command, raw []byte, args [][]byte) {
 	in.cmdName = ""
 	if c != nil {
 		in.cmdName = c.Name
@@ -441,24 +158,38 @@ func (in *inspector) handle(raw []byte, args [][]byte) {
 		in.deny(policy.DenyMessage(c, args[0]))
 		return
 	}
+	// Transactions are followed from the commands (the relay must know
+	// before the replies come back whether a command will be queued). With
+	// a wrong arity Redis refuses MULTI, EXEC and DISCARD without changing
+	// the transaction, so those do not change it here either. Should the
+	// upstream still end up in a transaction the relay did not see, the
+	// +QUEUED a filtered request then gets ends the session (routeFull).
 	switch c.Name {
 	case "multi":
 		in.forward(raw, xNone)
-		in.inMulti = true
+		in.inMulti = in.inMulti || len(args) == 1
 		return
 	case "exec":
-		if in.multiDirty {
+		if in.multiDirty && len(args) == 1 {
 			// Clear the upstream's transaction and answer as Redis would.
-			in.send(xReplace, 1, []byte("DISCARD"))
-			in.setLastLocal([]byte("-EXECABORT Transaction discarded because of previous errors.\r\n"))
+			in.push(request{wait: wReply, x: xReplace, local: replyExecAbort})
+			in.upOut = appendArgs(in.upOut, []byte("DISCARD"))
 		} else {
 			in.forward(raw, xNone)
 		}
-		in.inMulti, in.multiDirty = false, false
+		if len(args) == 1 {
+			in.inMulti, in.multiDirty = false, false
+		} else if in.inMulti {
+			in.multiDirty = true
+		}
 		return
 	case "discard":
 		in.forward(raw, xNone)
-		in.inMulti, in.multiDirty = false, false
+		if len(args) == 1 {
+			in.inMulti, in.multiDirty = false, false
+		} else if in.inMulti {
+			in.multiDirty = true
+		}
 		return
 	case "reset":
 		in.reset()
@@ -483,12 +214,88 @@ func (in *inspector) handle(raw []byte, args [][]byte) {
 	in.isolate(raw, c, args)
 }
 
-// setLastLocal attaches a replacement reply to the entry just queued.
-func (in *inspector) setLastLocal(b []byte) {
+// decide looks a parsed command up once, runs it past the tenant's
+// fair-sharing limits (admit, fairshare.go) and then decides it (handle).
+// pause: a rate limit holds the session back on an event loop, and the
+// command stays undecided in the read buffer until the loop resumes it.
+func (in *inspector) decide(raw []byte, args [][]byte) (pause bool) {
+	c := command.LookupArgs(args)
+	ok, pause := in.admit(c, raw, args)
+	if ok {
+		in.handle(c, raw, args)
+	}
+	return pause
+}
+
+// push queues a request; every byte sent upstream is queued behind one.
+func (in *inspector) push(r request) {
+	r.multi = in.inMulti
+	in.mu.Lock()
+	in.q.push(r)
+	in.full = in.q.len() >= maxPending || in.q.local >= maxOwedLocal
+	in.mu.Unlock()
+}
+
+// forward queues raw bytes for upstream and the request waiting for their reply.
+func (in *inspector) forward(raw []byte, x xform) {
+	in.forwardUnsafe(raw, x, false)
+}
+
+// forwardUnsafe is forward for a request during which nothing may be
+// injected (a blocking command).
+func (in *inspector) forwardUnsafe(raw []byte, x xform, unsafe bool) {
+	r := request{wait: wReply, x: x, unsafe: unsafe}
+	if in.timed && x == xNone && !unsafe {
+		r.sent = time.Now() // for the command latency metric; blocking commands would skew it
+	}
+	in.push(r)
+	if len(raw) >= 64*1024 {
+		// A large command: write it straight from the read buffer.
+		in.flushUp()
+		in.writeUp(raw)
+		return
+	}
+	in.upOut = append(in.upOut, raw...)
+}
+
+// send queues a command the proxy built (a rewrite or an injection).
+func (in *inspector) send(x xform, args ...[]byte) {
+	in.push(request{wait: wReply, x: x})
+	in.upOut = appendArgs(in.upOut, args...)
+}
+
+func appendArgs(b []byte, args ...[]byte) []byte {
+	b = resp.AppendArrayHeader(b, len(args))
+	for _, a := range args {
+		b = resp.AppendBulk(b, a)
+	}
+	return b
+}
+
+// local answers a command in the proxy, in its place in the reply order.
+func (in *inspector) local(reply []byte) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	i := (in.q.head + in.q.size - 1) % len(in.q.items)
-	in.q.items[i].local = b
+	if in.q.len() == 0 {
+		in.writeClient(reply)
+		return
+	}
+	in.q.push(request{wait: wLocal, local: reply})
+	in.full = in.q.len() >= maxPending || in.q.local >= maxOwedLocal
+}
+
+// deny answers a refused command; inside MULTI it also dooms the
+// transaction, as redis-server does for a command rejected at queue time.
+func (in *inspector) deny(msg string) {
+	if in.inMulti {
+		in.multiDirty = true
+	}
+	why := denyReason(msg)
+	if in.obs != nil {
+		in.obs.Denied(why)
+	}
+	in.srv.audit(in.cn.sess, "command_denied", "command", in.cmdName, "reason", why)
+	in.local(resp.AppendError(nil, msg))
 }
 
 // reauth answers AUTH on a logged-in session: the same tenant gets OK, a
@@ -532,7 +339,7 @@ func (in *inspector) hello(args [][]byte) {
 		return nil
 	}); stop != nil {
 		if h.nameSet { // a name set before the failing option stays set
-			in.send(xSwallow, 1, []byte("CLIENT"), []byte("SETNAME"), h.hello.SetName)
+			in.send(xSwallow, []byte("CLIENT"), []byte("SETNAME"), h.hello.SetName)
 		}
 		in.local(stop)
 		return
@@ -544,25 +351,21 @@ func (in *inspector) hello(args [][]byte) {
 			out = append(out, []byte("SETNAME"), h.hello.SetName)
 		}
 	}
-	in.send(xHello, 1, out...)
+	in.send(xHello, out...)
 }
 
 // reset resets the upstream connection, which also logs it out and moves
 // it to DB 0, then logs in and re-selects the pinned DB before anything
-// else runs. Only RESET's own reply reaches the client.
+// else runs. Only RESET's own reply reaches the client. The subscriptions
+// and the protocol are forgotten when +RESET comes back (routeFull):
+// confirmations still on their way were sent before it.
 func (in *inspector) reset() {
-	in.send(xNone, 1, []byte("RESET"))
+	in.send(xReset, []byte("RESET"))
 	in.inMulti, in.multiDirty = false, false
 	in.injectLogin()
 	if in.route.DB != 0 {
-		in.send(xSwallow, 1, []byte("SELECT"), []byte(strconv.Itoa(in.route.DB)))
+		in.send(xSwallow, []byte("SELECT"), []byte(strconv.Itoa(in.route.DB)))
 	}
-	in.mu.Lock()
-	in.proto3 = false
-	for i := range in.subs {
-		in.subs[i] = nil
-	}
-	in.mu.Unlock()
 }
 
 // injectLogin queues AUTH with the upstream credentials; its reply is swallowed.
@@ -579,37 +382,10 @@ func (in *inspector) injectLogin() {
 		return
 	}
 	if user == "" {
-		in.send(xSwallow, 1, []byte("AUTH"), []byte(pass))
+		in.send(xSwallow, []byte("AUTH"), []byte(pass))
 	} else {
-		in.send(xSwallow, 1, []byte("AUTH"), []byte(user), []byte(pass))
+		in.send(xSwallow, []byte("AUTH"), []byte(user), []byte(pass))
 	}
-}
-
-// reauthRetry is how often a due but held-back re-login checks again.
-const reauthRetry = 100 * time.Millisecond
-
-// maybeReauth logs in again in place (AWS IAM's 12-hour ceiling) when due
-// and safe: not inside MULTI, not in RESP2 subscribed mode (where AUTH is
-// not allowed) or while a subscription change is unconfirmed, and not
-// while a blocking command waits; otherwise it waits for the next safe point.
-func (in *inspector) maybeReauth() error {
-	if in.reauthEvery <= 0 || time.Now().Before(in.nextReauth) || in.inMulti {
-		return nil
-	}
-	in.mu.Lock()
-	unsafe := in.q.unsafe > 0 || !in.proto3 && in.subscribedLocked()
-	in.mu.Unlock()
-	if unsafe {
-		return nil
-	}
-	in.injectLogin()
-	in.nextReauth = time.Now().Add(jitter(in.reauthEvery))
-	in.srv.metrics.reauths.Add(1)
-	return in.flushUp()
-}
-
-func (in *inspector) subscribedLocked() bool {
-	return len(in.subs[0])+len(in.subs[1])+len(in.subs[2]) > 0
 }
 
 // isolate applies the shared-upstream rules to an allowed command.
@@ -631,7 +407,7 @@ func (in *inspector) isolate(raw []byte, c *command.Command, args [][]byte) {
 	case policy.RewriteFlushAll:
 		out := [][]byte{[]byte("FLUSHDB")}
 		out = append(out, args[1:]...)
-		in.send(xNone, 1, out...)
+		in.send(xNone, out...)
 	case policy.FilterInfoKeyspace:
 		in.forward(raw, xInfo)
 	case policy.FilterClientList:
@@ -651,6 +427,10 @@ func needsReplyRewrite(act policy.Action, c *command.Command) bool {
 		return c.Name != "publish" && c.Name != "spublish"
 	}
 	return false
+}
+
+func (in *inspector) subscribedLocked() bool {
+	return len(in.subs[0])+len(in.subs[1])+len(in.subs[2]) > 0
 }
 
 // errUpstreamGone answers requests that were pending when the upstream died.

@@ -22,10 +22,12 @@ func newBenchInspector(tb testing.TB, role string, db int) *inspector {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	sess := &Session{}
+	sess.identity.Store(&tenant.Identity{Tenant: "a"})
 	return &inspector{
 		srv: New(Options{Directory: tenant.NewDirectory(nil, nil), Limits: config.Limits{MaxAuthFailures: 3},
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}),
-		cn:       &conn{c: discardConn{}, sess: &Session{}, log: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		cn:       &conn{c: discardConn{}, sess: sess, log: slog.New(slog.NewTextHandler(io.Discard, nil))},
 		route:    &tenant.Route{DB: db, Shared: true, Policy: pol, Target: &upstream.Target{Name: "t", Address: "127.0.0.1:1"}},
 		pol:      pol,
 		isolated: true,
@@ -49,11 +51,11 @@ func runPipeline(tb testing.TB, in *inspector, wire []byte) {
 		if err != nil {
 			tb.Fatalf("parse: %v", err)
 		}
-		in.handle(data[:n], in.cmd.Args)
+		in.decide(data[:n], in.cmd.Args)
 		data = data[n:]
 	}
 	for in.q.len() > 0 {
-		in.replied()
+		in.q.pop()
 	}
 	in.upOut = in.upOut[:0]
 }

@@ -31,7 +31,18 @@ type keysIter struct {
 	body    []byte              // the reply's elements so far
 	n       int
 	done    chan struct{} // closed when the reply is out (goroutine relay)
+	// charged is what the reply under construction holds past
+	// collectFree, charged to the request memory budget like a reply the
+	// relay collects whole (inspect_replies.go): body, and seen's copy of
+	// the keys with its per-entry overhead.
+	charged int64
 }
+
+// keyEntryCost estimates seen's bytes per key beyond the key itself.
+const keyEntryCost = 64
+
+// replyKeysTooLarge answers a KEYS whose reply does not fit the budget.
+var replyKeysTooLarge = []byte("-ERR redoubt: the KEYS reply is too large for the gateway now (its memory budget is exhausted); use SCAN\r\n")
 
 // keysScan starts the iteration for KEYS pattern.
 func (in *inspector) keysScan(pattern []byte) {
@@ -40,7 +51,7 @@ func (in *inspector) keysScan(pattern []byte) {
 	in.keys = it
 	in.mu.Unlock()
 	in.keysBusy.Store(true)
-	in.send(xKeys, 1, []byte("SCAN"), []byte("0"), []byte("MATCH"), it.pattern, []byte("COUNT"), []byte(keysScanCount))
+	in.send(xKeys, []byte("SCAN"), []byte("0"), []byte("MATCH"), it.pattern, []byte("COUNT"), []byte(keysScanCount))
 }
 
 // keysStep takes one SCAN reply; mu is held. It reports whether the
@@ -66,6 +77,11 @@ func (in *inspector) keysStep(v resp.Value, msg []byte) bool {
 		it.body = resp.AppendBulk(it.body, k.Str)
 		it.n++
 	}
+	if !in.chargeKeys(it) {
+		in.writeClient(replyKeysTooLarge)
+		in.keysFinish(it)
+		return true
+	}
 	if string(cursor) != "0" {
 		// The next step; the client side sends nothing meanwhile.
 		next := appendArgs(nil, []byte("SCAN"), cursor, []byte("MATCH"), it.pattern, []byte("COUNT"), []byte(keysScanCount))
@@ -76,17 +92,35 @@ func (in *inspector) keysStep(v resp.Value, msg []byte) bool {
 		in.keysFinish(it)
 		return true
 	}
-	out := resp.AppendArrayHeader(make([]byte, 0, len(it.body)+16), it.n)
-	in.writeClient(append(out, it.body...))
+	var hdr [24]byte
+	in.writeClient(resp.AppendArrayHeader(hdr[:0], it.n))
+	in.writeClient(it.body)
 	in.keysFinish(it)
 	return true
 }
 
-// keysFinish lets the client side go on.
+// chargeKeys charges what the iteration holds past collectFree to the
+// request memory budget; false when it does not fit.
+func (in *inspector) chargeKeys(it *keysIter) bool {
+	c := int64(cap(it.body)) + int64(len(it.body)) + int64(it.n)*keyEntryCost
+	if c <= collectFree || c <= it.charged {
+		return true
+	}
+	if !in.cr.mem.reserve(c - it.charged) {
+		return false
+	}
+	it.charged = c
+	return true
+}
+
+// keysFinish lets the client side go on and gives back the iteration's
+// memory; mu is held (or the session is over).
 func (in *inspector) keysFinish(it *keysIter) {
 	in.keys = nil
 	in.keysBusy.Store(false)
 	if it != nil {
+		in.cr.mem.free(it.charged)
+		it.charged, it.body, it.seen = 0, nil, nil
 		close(it.done)
 	}
 }

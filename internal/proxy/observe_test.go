@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"testing"
+	"time"
 
 	"github.com/redoubt-proxy/redoubt/internal/command"
 	"github.com/redoubt-proxy/redoubt/internal/policy"
@@ -28,5 +29,45 @@ func TestDenyReason(t *testing.T) {
 				t.Errorf("denyReason(%q) = %q, want %q", tc.msg, got, tc.want)
 			}
 		})
+	}
+}
+
+// recordObs is a TenantObserver that keeps what it hears.
+type recordObs struct {
+	cmds   int
+	denied []string
+}
+
+func (o *recordObs) Command(time.Duration) { o.cmds++ }
+func (o *recordObs) Denied(why string)     { o.denied = append(o.denied, why) }
+
+// The relay reports a forwarded command's time once its reply is
+// complete, and each refusal with its reason; blocking and filtered
+// commands are not timed.
+func TestRelayObservesCommandsAndRefusals(t *testing.T) {
+	in, _ := newRecordingInspector(t)
+	obs := &recordObs{}
+	in.obs, in.timed = obs, true
+	pol, err := policy.Compile("readwrite", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.pol = pol
+	send(t, in, "GET a\r\nCONFIG GET x\r\nBLPOP l 0\r\nINFO keyspace\r\nSET b 1\r\n")
+	if len(obs.denied) != 1 || obs.denied[0] != DenyRole {
+		t.Fatalf("denied %v, want one %q", obs.denied, DenyRole)
+	}
+	if obs.cmds != 0 {
+		t.Fatal("a command timed before its reply")
+	}
+	st := newUpState(in.lim, nil)
+	in.mu.Lock()
+	err = in.consume(st, []byte("$1\r\nv\r\n*0\r\n$10\r\n# Keyspace\r\n+OK\r\n"))
+	in.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obs.cmds != 2 { // GET and SET; not BLPOP (blocking) nor INFO (filtered)
+		t.Fatalf("%d commands timed, want 2", obs.cmds)
 	}
 }

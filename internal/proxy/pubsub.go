@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"fmt"
 	"strconv"
 
 	"github.com/redoubt-proxy/redoubt/internal/command"
@@ -43,30 +44,37 @@ var isSubscription = func() (t [command.MaxID + 1]bool) {
 func isPubSubCommand(c *command.Command) bool { return isSubscription[c.ID] }
 
 // pubsub forwards a pub/sub command, prefixing channel names when isolated.
+// A subscription change waits for the confirmations Redis sends, one per
+// name (or, without names, one per subscription then held), or for one
+// error; see request and confirm.
 func (in *inspector) pubsub(c *command.Command, args [][]byte) {
 	if sk, ok := subKinds[c.Name]; ok {
 		out := make([][]byte, len(args))
 		out[0] = args[0]
 		for i := 1; i < len(args); i++ {
-			out[i] = in.addPrefix(args[i])
+			// A copy even when unprefixed: the request keeps the names
+			// to check the confirmations, past the read buffer's reuse.
+			p := in.addPrefix(args[i])
+			if len(p) == len(args[i]) {
+				p = append([]byte(nil), p...)
+			}
+			out[i] = p
 		}
-		in.mu.Lock()
+		r := request{wait: wConfirm, x: xPubSub, set: sk.kind, op: c.Name, names: out[1:], unsafe: true}
 		if sk.unsub && len(args) == 1 {
-			in.q.push(pending{kind: eUnsubAll, subKind: sk.kind, x: xPubSub, unsafe: true})
-		} else {
-			in.q.push(pending{kind: eUpstream, n: len(args) - 1, x: xPubSub, unsafe: true})
+			r.wait, r.names = wUnsubAll, nil
 		}
-		in.mu.Unlock()
+		in.push(r)
 		in.upOut = appendArgs(in.upOut, out...)
 		return
 	}
 	switch c.Name {
 	case "publish", "spublish":
 		if len(args) != 3 {
-			in.send(xNone, 1, args...) // let the server produce its arity error
+			in.send(xNone, args...) // let the server produce its arity error
 			return
 		}
-		in.send(xNone, 1, args[0], in.addPrefix(args[1]), args[2])
+		in.send(xNone, args[0], in.addPrefix(args[1]), args[2])
 	case "pubsub|channels", "pubsub|shardchannels":
 		pat := append([]byte(nil), in.prefix...)
 		if len(args) > 2 {
@@ -74,13 +82,13 @@ func (in *inspector) pubsub(c *command.Command, args [][]byte) {
 		} else {
 			pat = append(pat, '*')
 		}
-		in.send(xPubSub, 1, args[0], args[1], pat)
+		in.send(xPubSub, args[0], args[1], pat)
 	case "pubsub|numsub", "pubsub|shardnumsub":
 		out := [][]byte{args[0], args[1]}
 		for _, ch := range args[2:] {
 			out = append(out, in.addPrefix(ch))
 		}
-		in.send(xPubSub, 1, out...)
+		in.send(xPubSub, out...)
 	case "pubsub|numpat":
 		// The server's figure counts every tenant's patterns; answer with
 		// the tenant's own (all its sessions on this upstream) instead of
@@ -118,41 +126,99 @@ func (in *inspector) stripPrefix(ch []byte) ([]byte, bool) {
 }
 
 const (
-	evMessage = iota + 1
+	evNone = iota
+	evMessage
 	evConfirm
 )
 
-// pubsubEvent classifies a collected message as a pub/sub event: a
-// published message (out of band) or a subscription confirmation (the
-// reply to a (P|S)(UN)SUBSCRIBE).
-func (in *inspector) pubsubEvent(v resp.Value) (int, bool) {
-	if v.Type != resp.TypePush {
-		if v.Type != resp.TypeArray || in.proto3 {
-			return 0, false
+// pubsubEvent classifies a collected message: a published message (out of
+// band), a subscription confirmation (the reply to a (P|S)(UN)SUBSCRIBE),
+// or neither. In RESP3 both come as push frames. In RESP2 they are plain
+// arrays: a message can only come while the connection is subscribed (the
+// state follows the confirmations as they arrive, so it is exact at every
+// point of the reply stream), and a confirmation only when a subscription
+// change waits for one; anywhere else the same array is an ordinary reply
+// (LRANGE of a list holding "message", "x", "y").
+func (in *inspector) pubsubEvent(v resp.Value, f *request) int {
+	if v.Type != resp.TypePush && (v.Type != resp.TypeArray || in.proto3) {
+		return evNone
+	}
+	if len(v.Elems) < 3 || !isStr(v.Elems[0]) {
+		return evNone
+	}
+	name := v.Elems[0].Str
+	switch {
+	case len(name) >= 7 && (resp.EqualFold(name, "message") || resp.EqualFold(name, "pmessage") || resp.EqualFold(name, "smessage")):
+		if v.Type == resp.TypePush || in.subscribedLocked() {
+			return evMessage
 		}
-		f := in.q.front()
-		expecting := f != nil && (f.kind == eUnsubAll || f.kind == eUpstream && f.x == xPubSub)
-		if !in.subscribedLocked() && !expecting {
-			return 0, false
+	case isConfirmName(name):
+		if v.Type == resp.TypePush || f != nil && (f.wait == wConfirm || f.wait == wUnsubAll) {
+			return evConfirm
 		}
 	}
-	if len(v.Elems) < 3 {
-		return 0, false
-	}
-	switch string(bytes.ToLower(v.Elems[0].Str)) {
-	case "message", "pmessage", "smessage":
-		return evMessage, true
-	case "subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe":
-		return evConfirm, true
-	}
-	return 0, false
+	return evNone
 }
 
-// rewritePubSubEvent updates the subscription sets from a confirmation and
-// strips the prefix from channel and pattern names. A message for a
-// channel that is not the tenant's is dropped (returns nil).
-func (in *inspector) rewritePubSubEvent(v resp.Value, kind int, msg []byte) []byte {
-	name := string(bytes.ToLower(v.Elems[0].Str))
+func isStr(v resp.Value) bool {
+	return v.Type == resp.TypeBulk || v.Type == resp.TypeSimple || v.Type == resp.TypeVerbatim
+}
+
+func isConfirmName(b []byte) bool {
+	for name := range subKinds {
+		if resp.EqualFold(b, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// confirm accounts one subscription confirmation to the request at the
+// head, which must be waiting for exactly this one: its kind, and for a
+// command with names, the next name in order. The subscription sets change
+// here, as the upstream's did when it sent the confirmation, never when
+// the command is sent. mu is held.
+func (in *inspector) confirm(f *request, v resp.Value, msg []byte) error {
+	if f == nil || f.wait != wConfirm && f.wait != wUnsubAll {
+		return in.desync(fmt.Sprintf("a %q confirmation came with no subscription change waiting", v.Elems[0].Str))
+	}
+	if !resp.EqualFold(v.Elems[0].Str, f.op) {
+		return in.desync(fmt.Sprintf("%s got a %q confirmation", f.op, v.Elems[0].Str))
+	}
+	ch := v.Elems[1]
+	set := &in.subs[f.set]
+	unsub := subKinds[f.op].unsub
+	switch {
+	case f.wait == wConfirm:
+		if len(f.names) == 0 || ch.Null || !bytes.Equal(ch.Str, f.names[0]) {
+			return in.desync(fmt.Sprintf("%s got a confirmation for another name", f.op))
+		}
+		f.names = f.names[1:]
+	case ch.Null && len(*set) != 0:
+		return in.desync(fmt.Sprintf("%s: the upstream has no subscriptions, the relay counted %d", f.op, len(*set)))
+	}
+	if !ch.Null {
+		if unsub {
+			delete(*set, string(ch.Str))
+		} else {
+			if *set == nil {
+				*set = make(map[string]struct{})
+			}
+			(*set)[string(ch.Str)] = struct{}{}
+		}
+	}
+	in.writeClient(in.rewritePubSubEvent(v, msg, false))
+	// Without names, UNSUBSCRIBE ends when the upstream has confirmed the
+	// last subscription of its kind (or said it had none).
+	if f.wait == wConfirm && len(f.names) == 0 || f.wait == wUnsubAll && len(*set) == 0 {
+		in.completed()
+	}
+	return nil
+}
+
+// rewritePubSubEvent strips the prefix from channel and pattern names. A
+// message for a channel that is not the tenant's is dropped (nil).
+func (in *inspector) rewritePubSubEvent(v resp.Value, msg []byte, message bool) []byte {
 	changed := false
 	strip := func(i int) bool {
 		if i >= len(v.Elems) || v.Elems[i].Null {
@@ -165,25 +231,10 @@ func (in *inspector) rewritePubSubEvent(v resp.Value, kind int, msg []byte) []by
 		return ok
 	}
 	ok := strip(1)
-	if name == "pmessage" {
+	if message && resp.EqualFold(v.Elems[0].Str, "pmessage") {
 		ok = strip(2) && ok
 	}
-	if kind == evConfirm {
-		sk := subKinds[name]
-		if !v.Elems[1].Null {
-			set := in.subs[sk.kind]
-			if sk.unsub {
-				delete(set, string(v.Elems[1].Str))
-			} else {
-				if set == nil {
-					set = make(map[string]struct{})
-					in.subs[sk.kind] = set
-				}
-				set[string(v.Elems[1].Str)] = struct{}{}
-			}
-		}
-	}
-	if !ok && kind == evMessage {
+	if !ok && message {
 		return nil
 	}
 	if !changed {

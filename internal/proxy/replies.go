@@ -13,4 +13,5 @@ var (
 	replyMaxClients  = []byte("-ERR max number of clients reached\r\n")
 	replyTenantLimit = []byte("-ERR max number of connections for this tenant reached\r\n")
 	replyAuthTimeout = []byte("-ERR authentication timeout\r\n")
+	replyExecAbort   = []byte("-EXECABORT Transaction discarded because of previous errors.\r\n")
 )

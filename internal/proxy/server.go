@@ -50,6 +50,7 @@ type Server struct {
 	lim      atomic.Pointer[config.Limits]
 	reg      *Registry
 	bufs     *bufPool
+	reqMem   *memBudget // request bytes the inspecting relays hold (limits.request_memory_budget)
 	throttle *throttle
 	adm      *admission
 	conns    atomic.Pointer[connLimits] // effective connection limits
@@ -90,6 +91,7 @@ func New(o Options) *Server {
 		size = config.DefaultPassthroughBufSize
 	}
 	s.bufs = newBufPool(size)
+	s.reqMem = newMemBudget(requestBudget(&lim))
 	s.throttle = newThrottle(lim.AuthFailPerAddr, lim.AuthFailWindow.D())
 	s.setConnLimits(&lim)
 	s.fair = newLimitSet(lim)

@@ -90,7 +90,7 @@ func (cn *conn) end(err error) {
 		// can see the close, so a client that reconnects at once fits.
 		s.reg.remove(sess)
 		s.adm.done(cn.wait)
-		cn.c.Close()
+		go lingerClose(cn.c)
 		attrs := []any{"duration", time.Since(cn.start).Round(time.Millisecond), "bytes_in", sess.BytesIn.Load(), "bytes_out", sess.BytesOut.Load()}
 		if r := sess.CloseReason(); r != "" {
 			attrs = append(attrs, "reason", r)

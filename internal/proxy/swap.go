@@ -9,14 +9,15 @@ import (
 // then ends the live sessions the new directory no longer allows, each
 // with its own reason in the disconnect line ("revoked", "expired",
 // "tenant removed", "route changed"). It returns how many it ended.
-// Connection caps, the login throttle and the tenants' fair-sharing
-// state follow the new limits at once.
+// Connection caps, the login throttle, the tenants' fair-sharing state
+// and the request memory budget follow the new limits at once.
 func (s *Server) Swap(dir *tenant.Directory, lim config.Limits) int {
 	s.dir.Store(dir)
 	s.lim.Store(&lim)
 	s.setConnLimits(&lim)
 	s.throttle.configure(lim.AuthFailPerAddr, lim.AuthFailWindow.D())
 	s.reloadLimits(lim)
+	s.reqMem.setLimit(requestBudget(&lim)) // the inspecting relay's request memory budget
 	return s.reg.CloseEach(dir.Check)
 }
 

@@ -13,7 +13,7 @@ func TestQueueKeepsOrderAcrossGrowth(t *testing.T) {
 	next := 0
 	for round := 0; round < 5; round++ {
 		for i := 0; i < 40; i++ {
-			q.push(pending{kind: eUpstream, n: round*100 + i})
+			q.push(request{wait: wReply, set: uint8(round), names: make([][]byte, i)})
 		}
 		for i := 0; i < 25; i++ {
 			f := q.front()
@@ -29,10 +29,12 @@ func TestQueueKeepsOrderAcrossGrowth(t *testing.T) {
 	}
 	prev := -1
 	for q.len() > 0 {
-		if q.front().n <= prev {
-			t.Fatalf("out of order: %d after %d", q.front().n, prev)
+		f := q.front()
+		if n := int(f.set)*100 + len(f.names); n <= prev {
+			t.Fatalf("out of order: %d after %d", n, prev)
+		} else {
+			prev = n
 		}
-		prev = q.front().n
 		q.pop()
 	}
 }

@@ -26,6 +26,23 @@ type Command struct {
 	// it from the start on every read (quadratic CPU).
 	resumeAt   int
 	resumeLeft int64
+	// need is what Need reports.
+	need int
+}
+
+// Need returns, after ErrIncomplete, how many bytes from the start of the
+// request the buffer must hold for the parse to get further: the end of
+// the bulk argument under way, whose length its header declared. It is 0
+// when that is not known yet (a header line is incomplete). A reader uses
+// it to grow its buffer once to the right size instead of doubling.
+func (c *Command) Need() int { return c.need }
+
+// Mem returns the bytes held by the Command's own arrays (parsed
+// argument positions, argument slices, decoded inline arguments): about
+// 40 bytes per argument of a multibulk request, which a caller bounding
+// a request's memory must count along with the request's bytes.
+func (c *Command) Mem() int {
+	return cap(c.offs)*8 + cap(c.Args)*24 + cap(c.scratch)
 }
 
 // Name returns the command name (the first argument, in the case the client
@@ -65,6 +82,7 @@ func (c *Command) Reset() {
 func ParseCommand(buf []byte, cmd *Command, lim *Limits) (n int, err error) {
 	cmd.Args = cmd.Args[:0]
 	cmd.Inline = false
+	cmd.need = 0
 	if len(buf) == 0 || buf[0] != '*' {
 		cmd.resumeAt = 0
 		if len(buf) == 0 {
@@ -84,11 +102,13 @@ func ParseCommand(buf []byte, cmd *Command, lim *Limits) (n int, err error) {
 // starts at from, or -1 when the line is not complete yet. Like redis's
 // strchr on its NUL-terminated query buffer, a NUL byte hides any '\r' after
 // it. The line must also be followed by one more byte (redis assumes '\n').
-// A header with no '\r' in the first max bytes is a protocol error (msg).
+// As in redis, a line is too long (a protocol error, msg) only while no
+// '\r' has arrived and more than max bytes wait: a '\r' found in what is
+// buffered ends the line whatever its length (and an overlong count then
+// fails as an invalid number).
 func findCR(buf []byte, from, max int, msg string) (int, error) {
 	rest := buf[from:]
-	window := rest[:min(len(rest), max+1)]
-	for i, c := range window {
+	for i, c := range rest {
 		if c == '\r' {
 			if from+i+1 >= len(buf) {
 				return -1, ErrIncomplete
@@ -156,6 +176,7 @@ func parseMultibulk(buf []byte, cmd *Command, lim *Limits) (int, error) {
 		// Written so that nothing can overflow: size <= maxBulk is any int64.
 		if size > int64(len(buf)-start-2) {
 			cmd.resumeAt, cmd.resumeLeft = pos, left
+			cmd.need = start + int(size) + 2
 			return 0, ErrIncomplete
 		}
 		end := start + int(size)

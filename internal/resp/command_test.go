@@ -109,7 +109,6 @@ func TestParseCommandErrors(t *testing.T) {
 		{desc: "plus sign", in: "*+1\r\n", want: "invalid multibulk length"},
 		{desc: "space after count", in: "*1 \r\n", want: "invalid multibulk length"},
 		{desc: "count over INT_MAX", in: "*2147483648\r\n", want: "invalid multibulk length"},
-		{desc: "count over our 1M cap", in: "*1048577\r\n", want: "invalid multibulk length"},
 		{desc: "count overflowing int64", in: "*99999999999999999999\r\n", want: "invalid multibulk length"},
 		{desc: "missing dollar", in: "*1\r\nfoo\r\n", want: "expected '$', got 'f'"},
 		{desc: "CR where dollar belongs", in: "*1\r\n\r\n", want: "expected '$', got ' '"},
@@ -290,5 +289,27 @@ func TestNameAndEqualFold(t *testing.T) {
 	}
 	if a := testing.AllocsPerRun(100, func() { EqualFold(cmd.Name(), "SET") }); a != 0 {
 		t.Fatalf("EqualFold allocates %v", a)
+	}
+}
+
+func TestNeedIsTheEndOfTheBulkUnderWay(t *testing.T) {
+	for _, tc := range []struct {
+		desc, in string
+		want     int
+	}{
+		{desc: "payload under way", in: "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\nabc", want: len("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\n") + 102},
+		{desc: "header incomplete", in: "*3\r\n$3\r\nSET\r\n$1", want: 0},
+		{desc: "count incomplete", in: "*3", want: 0},
+		{desc: "inline", in: "GET k", want: 0},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			var cmd Command
+			if _, err := ParseCommand([]byte(tc.in), &cmd, nil); err != ErrIncomplete {
+				t.Fatalf("err = %v, want ErrIncomplete", err)
+			}
+			if got := cmd.Need(); got != tc.want {
+				t.Fatalf("Need() = %d, want %d", got, tc.want)
+			}
+		})
 	}
 }

@@ -4,9 +4,11 @@ package resp
 // redis-server's processInlineBuffer: one line ending in "\n" or "\r\n",
 // split into arguments like sdssplitargs.
 func parseInline(buf []byte, cmd *Command, lim *Limits) (int, error) {
+	// As redis-server: the line may be longer than max if its '\n' is
+	// already here; only a line still open past max bytes is refused.
 	max := lim.maxInline()
 	nl := -1
-	for i, c := range buf[:min(len(buf), max+1)] {
+	for i, c := range buf {
 		if c == '\n' {
 			nl = i
 			break

@@ -6,7 +6,7 @@ import "math"
 // default, so Limits{PreAuth: true} is a usable value.
 type Limits struct {
 	MaxBulkLen   int64 // largest bulk string; default 512 MiB (proto-max-bulk-len)
-	MaxArrayLen  int   // largest declared array / map count; default 1M
+	MaxArrayLen  int   // largest declared array / map count; default INT_MAX, as redis-server's multibulk limit
 	MaxInlineLen int   // longest inline request or header line; default 64 KiB (PROTO_INLINE_MAX_SIZE)
 	MaxDepth     int   // deepest reply nesting; default 128
 	// PreAuth applies the limits for unauthenticated clients: a multibulk
@@ -20,7 +20,7 @@ type Limits struct {
 
 const (
 	defaultMaxBulkLen   = 512 << 20
-	defaultMaxArrayLen  = 1 << 20
+	defaultMaxArrayLen  = math.MaxInt32
 	defaultMaxInlineLen = 64 << 10
 	defaultMaxDepth     = 128
 
@@ -29,8 +29,8 @@ const (
 	preAuthMaxBulkLen = 16384
 )
 
-// DefaultLimits returns redis-server's defaults, except that arrays are capped
-// at 1M elements where redis allows INT_MAX.
+// DefaultLimits returns redis-server's defaults. Counts are not allocated
+// from: a declared count only bounds what may follow.
 func DefaultLimits() Limits {
 	return Limits{
 		MaxBulkLen:   defaultMaxBulkLen,

@@ -70,6 +70,9 @@ func TestParseCommandAgainstRedis(t *testing.T) {
 		{"dollar check waits for CR", "*1\r\nfoo"},
 		{"NUL in count waits", "*1\x00\r\n$4\r\nPING\r\n"},
 		{"NUL in inline waits", "PI\x00NG\r\n"},
+		// Above what this parser once capped: redis accepts both.
+		{"count above 1M", "*1048577\r\n$4\r\nECHO\r\n$1\r\nz\r\n"},
+		{"70,000-byte inline in one write", "ECHO " + strings.Repeat("a", 70000) + "\r\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) { agreeWithRedis(t, srv.Addr, tc.in, nil, true) })
