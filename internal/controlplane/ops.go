@@ -186,6 +186,3 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
 	return hex.EncodeToString(b)
 }
-
-// IsNotFound reports a missing tenant or credential.
-func IsNotFound(err error) bool { return errors.Is(err, model.ErrNotFound) }

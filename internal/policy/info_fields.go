@@ -187,17 +187,3 @@ func infoTreatmentOf(name string) infoTreatment {
 	}
 	return treat
 }
-
-// infoListed reports whether the table names the field (by name or
-// prefix), as opposed to dropping it by default.
-func infoListed(name string) bool {
-	if _, ok := infoExact[name]; ok {
-		return true
-	}
-	for _, f := range infoPrefixes {
-		if len(name) >= len(f.name) && name[:len(f.name)] == f.name {
-			return true
-		}
-	}
-	return false
-}

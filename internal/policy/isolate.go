@@ -56,16 +56,6 @@ const (
 	checkScript
 )
 
-var actionNames = [...]string{"deny", "allow", "rewrite-flushall", "select-pinned",
-	"filter-info-keyspace", "filter-client-list", "prefix-pubsub", "reset-local", "authenticate"}
-
-func (a Action) String() string {
-	if int(a) < len(actionNames) {
-		return actionNames[a]
-	}
-	return "action(" + strconv.Itoa(int(a)) + ")"
-}
-
 // Scope is what the isolation knows about a shared tenant's upstream
 // connection.
 type Scope struct {
@@ -77,14 +67,6 @@ type Scope struct {
 	// rules of the user running it, so scripts are allowed then: a script
 	// that SELECTs another DB fails at the upstream.
 	TenantUser bool
-}
-
-// Isolate classifies c, invoked with args (args[0] is the command name),
-// for a tenant pinned to pinnedDB on a shared upstream whose connection
-// logs in with the upstream's own login, and gives the error text when
-// the action is Deny. It is IsolateIn without a tenant user.
-func Isolate(c *command.Command, args [][]byte, pinnedDB int) (Action, string) {
-	return IsolateIn(c, args, Scope{DB: pinnedDB})
 }
 
 // IsolateIn classifies c, invoked with args (args[0] is the command name),

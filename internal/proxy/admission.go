@@ -190,13 +190,6 @@ func (a *admission) done(w *waiting) {
 	}
 }
 
-// count is the number of connections logging in (tests, metrics).
-func (a *admission) count() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.total
-}
-
 func (a *admission) drop(src string, i int) net.Conn {
 	c := a.bySrc[src][i].c
 	a.remove(src, i)

@@ -174,13 +174,6 @@ func (t *throttle) reserve(addr string, maxWait time.Duration) (time.Duration, b
 	return wait, true
 }
 
-// len is the number of keys held (for tests of the memory bound).
-func (t *throttle) len() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.hits)
-}
-
 func (t *throttle) sweep(now time.Time) {
 	for k, e := range t.hits {
 		if !now.Before(e.until) {

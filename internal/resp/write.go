@@ -5,9 +5,6 @@ import "strconv"
 // The Append* writers add RESP to b and return the extended slice, like
 // strconv.Append*. They do not allocate when b has room.
 
-// AppendSimple appends a simple string reply "+s\r\n".
-func AppendSimple(b []byte, s string) []byte { return appendLine(b, TypeSimple, s) }
-
 // AppendError appends an error reply "-s\r\n"; s is without the leading '-'
 // (e.g. "ERR unknown command").
 func AppendError(b []byte, s string) []byte { return appendLine(b, TypeError, s) }
@@ -58,16 +55,6 @@ func AppendCommand(b []byte, args ...string) []byte {
 	b = AppendArrayHeader(b, len(args))
 	for _, a := range args {
 		b = AppendBulkString(b, a)
-	}
-	return b
-}
-
-// AppendCommandBytes is AppendCommand for arguments held as byte slices,
-// such as Command.Args.
-func AppendCommandBytes(b []byte, args [][]byte) []byte {
-	b = AppendArrayHeader(b, len(args))
-	for _, a := range args {
-		b = AppendBulk(b, a)
 	}
 	return b
 }

@@ -37,15 +37,6 @@ type Options struct {
 	Managed ManagedCredsFunc
 }
 
-// BuildFrom is Build reusing what prev built for upstreams and tenants that
-// did not change (targets with their TLS settings and IAM providers,
-// routes, compiled policies): one change among thousands of tenants costs
-// map inserts, not a new route per tenant. prev nil builds everything; a
-// file reload passes nil so CA files are read again.
-func BuildFrom(prev *Directory, snap *model.Snapshot, creds CredsFunc, now func() time.Time) (*Directory, error) {
-	return BuildWith(snap, Options{Prev: prev, Creds: creds, Now: now})
-}
-
 // BuildWith is Build with every option.
 func BuildWith(snap *model.Snapshot, o Options) (*Directory, error) {
 	prev, creds, now, usage := o.Prev, o.Creds, o.Now, o.Usage

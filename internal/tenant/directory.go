@@ -170,16 +170,6 @@ func outlives(a, b time.Time) bool {
 	return !b.IsZero() && (a.IsZero() || a.After(b))
 }
 
-// NewTenant makes a tenant with one credential, "default"; a zero digest
-// with hasSecret=false is an mTLS-only tenant that cannot log in with AUTH.
-func NewTenant(name string, digest [32]byte, hasSecret bool, r *Route) *Tenant {
-	t := &Tenant{Name: name, Route: r, endAtExpiry: true}
-	if hasSecret {
-		t.creds = []credential{{id: "default", digest: digest}}
-	}
-	return t
-}
-
 // Lookup returns a tenant by name.
 func (d *Directory) Lookup(name string) (*Tenant, bool) {
 	t, ok := d.byName[name]
