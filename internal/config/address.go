@@ -143,21 +143,6 @@ func checkCIDR(s string) error {
 	return nil
 }
 
-// canonicalAddr normalizes an address for comparison: host lowercased,
-// trailing dot dropped, IPs in canonical form. Unparsable input is
-// returned unchanged (Validate reports it).
-func canonicalAddr(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	if a, err := netip.ParseAddr(host); err == nil {
-		host = a.Unmap().String()
-	}
-	return net.JoinHostPort(host, port)
-}
-
 // validName is the charset for tenant, upstream and key names: they appear
 // in metrics labels, log lines and token claims. It is the model's rule,
 // so `check` refuses exactly the names the running snapshot would leave out.

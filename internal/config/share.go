@@ -1,5 +1,7 @@
 package config
 
+import "github.com/redoubt-proxy/redoubt/internal/model"
+
 // An upstream is shared when a tenant on it could reach another tenant's
 // data: more than one tenant names it, or another upstream entry points at
 // the same address (two names, one server). Shared upstreams are always
@@ -33,10 +35,10 @@ func (c *Config) sharedWith(upstream string, self int) (tenant, sameAddr string,
 	if !ok {
 		return "", "", false
 	}
-	addr := canonicalAddr(u.Address)
+	addr := model.CanonicalAddr(u.Address)
 	aliases := map[string]bool{upstream: true}
 	for _, name := range c.upstreamNames() {
-		if name != upstream && canonicalAddr(c.Upstreams[name].Address) == addr {
+		if name != upstream && model.CanonicalAddr(c.Upstreams[name].Address) == addr {
 			aliases[name] = true
 			if sameAddr == "" {
 				sameAddr = name

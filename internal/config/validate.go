@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"strings"
+
+	"github.com/redoubt-proxy/redoubt/internal/model"
 )
 
 // Hooks adds checks that need packages config cannot import without a
@@ -54,7 +56,7 @@ func (c *Config) validateListeners(p *problems) {
 			p.add(path+".address", "%v", err)
 		} else if _, port, _ := net.SplitHostPort(l.Address); port != "0" {
 			// Port 0 picks a fresh port each time, so it never collides.
-			key := canonicalAddr(l.Address)
+			key := model.CanonicalAddr(l.Address)
 			if first, dup := seen[key]; dup {
 				p.add(path+".address", "duplicate of listen[%d].address", first)
 			} else {
