@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redoubt-proxy/redoubt/internal/redistest"
 )
 
 // Server is one running single-member etcd.
@@ -29,24 +31,7 @@ type Server struct {
 // missing (make deps installs it; in CI its absence fails the test).
 func Binary(tb testing.TB) string {
 	tb.Helper()
-	p, err := exec.LookPath("etcd")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			tb.Fatalf("etcd not found in CI: %v", err)
-		}
-		tb.Skip("etcd not installed (make deps installs Debian's etcd-server)")
-	}
-	return p
-}
-
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return redistest.Require(tb, "etcd", "make deps installs Debian's etcd-server")
 }
 
 // Start runs etcd until the test ends.
@@ -64,7 +49,7 @@ func StartTLS(tb testing.TB, certFile, keyFile, caFile string) *Server {
 func start(tb testing.TB, scheme string, extra ...string) *Server {
 	tb.Helper()
 	bin := Binary(tb)
-	client, peer := freePort(tb), freePort(tb)
+	client, peer := redistest.FreePort(tb), redistest.FreePort(tb)
 	dir := tb.TempDir()
 	c := fmt.Sprintf("%s://127.0.0.1:%d", scheme, client)
 	p := fmt.Sprintf("http://127.0.0.1:%d", peer)

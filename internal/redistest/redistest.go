@@ -27,16 +27,24 @@ type Server struct {
 }
 
 // Binary returns the redis-server path or skips the test when it is missing
-// outside CI. In CI (CI=true) a missing redis-server fails the test: the
-// Makefile installs it, so its absence is a bug, not a reason to skip.
+// outside CI (see Require).
 func Binary(tb testing.TB) string {
 	tb.Helper()
-	p, err := exec.LookPath("redis-server")
+	return Require(tb, "redis-server", "run make test, which installs it")
+}
+
+// Require returns the path of the test server binary name, or skips the
+// test when it is missing outside CI (install says how to get it). In CI
+// (CI=true) a missing binary fails the test: make deps installs it, so its
+// absence is a bug, not a reason to skip.
+func Require(tb testing.TB, name, install string) string {
+	tb.Helper()
+	p, err := exec.LookPath(name)
 	if err != nil {
 		if os.Getenv("CI") != "" {
-			tb.Fatalf("redis-server not found in CI: %v", err)
+			tb.Fatalf("%s not found in CI: %v", name, err)
 		}
-		tb.Skip("redis-server not installed (run make test, which installs it)")
+		tb.Skipf("%s not installed (%s)", name, install)
 	}
 	return p
 }
